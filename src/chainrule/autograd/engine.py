@@ -1,0 +1,129 @@
+"""The backward walk: the chain rule applied to the whole recorded graph.
+
+For a scalar loss L and a graph of ops, reverse mode computes dL/dx for every input x by visiting the
+ops from the last to the first (reverse topological order) and, at each op, turning the gradient of its
+output into gradients of its inputs (its vector-Jacobian product). A tensor used by several ops receives
+the sum of their contributions: gradients are accumulated with ``+``, never assigned.
+
+The walk is iterative (an explicit stack), so a chain of 10,000 ops needs no recursion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import unbroadcast
+from ..errors import AutogradError, ShapeError
+from . import function as _function
+from .tensor import Tensor
+
+
+def _topological_order(root_fn) -> list:
+    """Ops reachable from ``root_fn``, each listed after every op that produced one of its inputs."""
+    order = []
+    visited = set()
+    stack = [(root_fn, False)]
+    while stack:
+        fn, expanded = stack.pop()
+        if expanded:
+            order.append(fn)
+            continue
+        if id(fn) in visited:
+            continue
+        if fn.released:
+            raise AutogradError(
+                "backward through a graph whose saved arrays were already freed by an earlier backward; "
+                "call backward(retain_graph=True) the first time if you need to go through it twice"
+            )
+        visited.add(id(fn))
+        stack.append((fn, True))
+        for x in fn.inputs:
+            if isinstance(x, Tensor) and x._ctx is not None and id(x._ctx) not in visited:
+                stack.append((x._ctx, False))
+    return order
+
+
+def _accumulate_leaf(t: Tensor, g: np.ndarray) -> None:
+    if t.grad is None:
+        # the first contribution is copied: g may be shared with other ops or tensors
+        t.grad = np.array(g, dtype=t.data.dtype, copy=True)
+    else:
+        t.grad += g
+
+
+def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient.
+
+    Parameters
+    ----------
+    root : Tensor
+        The output to differentiate. A scalar, or any shape when ``grad`` is given.
+    grad : array-like, optional
+        dL/d(root), of root's shape; defaults to 1 for a scalar root.
+    retain_graph : bool
+        Keep the saved arrays so that backward can run through the same graph again.
+    """
+    if not root.requires_grad:
+        raise AutogradError(
+            "backward() on a tensor that does not require grad: no input of the computation had "
+            "requires_grad=True (or it was computed under no_grad)"
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise AutogradError(
+                f"backward() without a gradient needs a scalar output, got shape {root.shape}; "
+                "pass grad= of the same shape, or reduce the output first (e.g. .sum())"
+            )
+        grad = np.ones(root.shape, dtype=root.dtype)
+    else:
+        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+        if grad.shape != root.shape:
+            raise ShapeError(f"backward(grad=...): grad has shape {grad.shape}, the tensor has {root.shape}")
+
+    if root._ctx is None:  # a leaf: d(root)/d(root) = grad
+        _accumulate_leaf(root, grad)
+        return
+
+    anomaly = _function.anomaly_enabled()
+    order = _topological_order(root._ctx)
+    pending = {id(root._ctx): [None] * root._ctx.n_outputs}
+    pending[id(root._ctx)][root._idx] = grad
+    if root._retain:
+        _accumulate_leaf(root, grad)
+
+    for fn in reversed(order):
+        gys = pending.pop(id(fn), None)
+        if gys is None:  # no gradient reached this op (its consumers returned None)
+            if not retain_graph:
+                fn.release()
+            continue
+        if fn.n_outputs == 1:
+            gy = gys[0]
+        else:
+            gy = tuple(
+                g if g is not None else np.zeros(shape, dtype) for g, (shape, dtype) in zip(gys, fn.out_meta)
+            )
+        gxs = fn.backward(gy)
+        if not isinstance(gxs, tuple):
+            gxs = (gxs,)
+        if anomaly:
+            _function._check_finite(type(fn).__name__, "backward", gxs)
+        for x, gx, need in zip(fn.inputs, gxs, fn.needs_input_grad):
+            if not need or gx is None:
+                continue
+            if gx.shape != x.data.shape:
+                gx = unbroadcast(gx, x.data.shape)
+            if gx.dtype != x.data.dtype:
+                gx = gx.astype(x.data.dtype)
+            if x._ctx is None:
+                _accumulate_leaf(x, gx)
+                continue
+            if x._retain:
+                _accumulate_leaf(x, gx)
+            slots = pending.get(id(x._ctx))
+            if slots is None:
+                slots = pending[id(x._ctx)] = [None] * x._ctx.n_outputs
+            prev = slots[x._idx]
+            slots[x._idx] = gx if prev is None else prev + gx  # out of place: gx may be shared
+        if not retain_graph:
+            fn.release()

@@ -1,0 +1,123 @@
+"""Matrix products: ``a @ b`` (vectors, matrices, batches with broadcast batch axes) and ``linear``.
+
+For Y = A B the chain rule gives dL/dA = dL/dY B^T and dL/dB = A^T dL/dY: the backward of a matrix
+product is two more matrix products. Batch axes broadcast like NumPy and are summed back by the engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..errors import ChainruleError, ShapeError
+
+
+class MatMul(Function):
+    """Y = A @ B;  dL/dA = dL/dY @ B^T,  dL/dB = A^T @ dL/dY  (1-D operands as row / column vectors)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.matmul(a, b)
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        if a.ndim == 2 and b.ndim == 2:  # the hot path of every linear layer
+            ga = gy @ b.T if self.needs_input_grad[0] else None
+            gb = a.T @ gy if self.needs_input_grad[1] else None
+            return ga, gb
+        if a.ndim == 1 and b.ndim == 1:  # the dot product y = a . b
+            return (gy * b if self.needs_input_grad[0] else None), (gy * a if self.needs_input_grad[1] else None)
+        # vectors become a row (a) or a column (b), as matmul treats them
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = gy
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
+            if a.ndim == 1:
+                ga = ga[..., 0, :]
+        if self.needs_input_grad[1]:
+            gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
+            if b.ndim == 1:
+                gb = gb[..., 0]
+        return ga, gb
+
+
+class Linear(Function):
+    """Y = X W^T + b, one fused op;  dL/dX = dL/dY W,  dL/dW = dL/dY^T X,  dL/db = sum_n dL/dY_n.
+
+    X has shape (N, in) or (..., in); W is (out, in) as in PyTorch; b is (out,) or absent.
+    """
+
+    def forward(self, x, w, b=None):
+        self.x, self.w = x, w
+        y = x @ w.T
+        if b is not None:
+            y += b  # y is a fresh array: adding in place saves a temporary of the output's size
+        return y
+
+    def backward(self, gy):
+        x, w = self.x, self.w
+        needs = self.needs_input_grad
+        gx = gy @ w if needs[0] else None
+        if x.ndim != 2:  # flatten leading axes so that the weight gradient is one matrix product
+            x = x.reshape(-1, x.shape[-1])
+            gy = gy.reshape(-1, gy.shape[-1])
+        gw = gy.T @ x if needs[1] else None
+        if len(needs) < 3:
+            return gx, gw
+        gb = gy.sum(axis=0) if needs[2] else None
+        return gx, gw, gb
+
+
+def _shape(v):
+    return np.shape(v.data if isinstance(v, Tensor) else v)
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's rules for vectors and (broadcast) batches."""
+    try:
+        return MatMul.apply(a, b)
+    except ChainruleError:
+        raise
+    except ValueError:
+        sa, sb = _shape(a), _shape(b)
+        raise ShapeError(
+            f"matmul: shapes {sa} and {sb} do not fit: the last axis of the first ({sa[-1] if sa else '-'}) "
+            f"must equal the {'only' if len(sb) == 1 else 'second-to-last'} axis of the second "
+            f"({sb[-2] if len(sb) >= 2 else (sb[0] if sb else '-')}), and batch axes must broadcast"
+        ) from None
+
+
+def linear(x, weight, bias=None, *, _layer: str = "linear"):
+    """``x @ weight.T + bias``: the affine map of a fully connected layer.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, in_features) or (..., in_features)
+    weight : Tensor, shape (out_features, in_features)
+    bias : Tensor, shape (out_features,), optional
+
+    >>> import chainrule as cr, chainrule.functional as F
+    >>> F.linear(cr.ones(2, 3), cr.ones(4, 3), cr.zeros(4)).shape
+    (2, 4)
+    """
+    xs, ws = _shape(x), _shape(weight)
+    if len(ws) != 2:
+        raise ShapeError(f"{_layer}: weight must have shape (out_features, in_features), got {ws}")
+    if len(xs) < 1 or xs[-1] != ws[1]:
+        raise ShapeError(
+            f"{_layer}: input of shape {xs} has {xs[-1] if xs else 0} features in its last axis, "
+            f"expected in_features={ws[1]} (weight shape {ws})"
+        )
+    if bias is None:
+        return Linear.apply(x, weight)
+    bs = _shape(bias)
+    if bs != (ws[0],):
+        raise ShapeError(f"{_layer}: bias must have shape ({ws[0]},), got {bs}")
+    return Linear.apply(x, weight, bias)

@@ -1,0 +1,181 @@
+"""Reductions: sum, mean, var, max, min (with gradients) and argmax, argmin (without).
+
+A reduction's backward puts the reduced axes back (as size-1 axes) and broadcasts the incoming
+gradient over them: every element that fed a sum receives the sum's gradient.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..errors import ArgumentTypeError, ShapeError
+
+
+def normalize_axis(axis, ndim: int, op: str = "reduction") -> tuple | None:
+    """``axis`` (None, an int or a tuple of ints, negatives allowed) as a sorted tuple of non-negatives."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    try:
+        axes = tuple(int(a) for a in axes)
+    except TypeError:
+        raise ArgumentTypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}") from None
+    out = []
+    for a in axes:
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def _expand(g: np.ndarray, axes, keepdims: bool, shape: tuple) -> np.ndarray:
+    """Put the reduced axes back as size 1 (unless kept) and broadcast to ``shape``."""
+    if axes is None:
+        g = np.reshape(g, (1,) * len(shape))
+    elif not keepdims:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+def _count(shape: tuple, axes) -> int:
+    if axes is None:
+        return int(np.prod(shape))
+    return int(np.prod([shape[a] for a in axes]))
+
+
+class Sum(Function):
+    """y = sum_i x_i over ``axis``;  dL/dx_i = dL/dy (broadcast back over the reduced axes)."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.shape = x.shape
+        return np.sum(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        return _expand(gy, self.axis, self.keepdims, self.shape)
+
+
+class Mean(Function):
+    """y = (1/n) sum_i x_i over ``axis``;  dL/dx_i = dL/dy / n."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.shape = x.shape
+        return np.mean(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        n = _count(self.shape, self.axis)
+        return _expand(gy / n, self.axis, self.keepdims, self.shape)
+
+
+class Var(Function):
+    """y = sum_i (x_i - mean)^2 / (n - ddof);  dL/dx_i = dL/dy * 2 (x_i - mean) / (n - ddof)."""
+
+    def __init__(self, axis=None, keepdims=False, ddof=0):
+        self.axis, self.keepdims, self.ddof = axis, keepdims, ddof
+
+    def forward(self, x):
+        self.centered = x - np.mean(x, axis=self.axis, keepdims=True)
+        self.n = _count(x.shape, self.axis) - self.ddof
+        sq = np.sum(self.centered * self.centered, axis=self.axis, keepdims=self.keepdims)
+        return sq / self.n
+
+    def backward(self, gy):
+        g = _expand(gy, self.axis, self.keepdims, self.centered.shape)
+        return g * self.centered * (2.0 / self.n)
+
+
+class _Extremum(Function):
+    """Shared backward of max and min: the gradient is shared equally by the elements that attain it."""
+
+    reduce = staticmethod(np.max)
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.x = x
+        self.y = type(self).reduce(x, axis=self.axis, keepdims=True)
+        return self.y if self.keepdims else _drop(self.y, self.axis)
+
+    def backward(self, gy):
+        hit = self.x == self.y
+        count = np.sum(hit, axis=self.axis, keepdims=True)
+        g = _expand(gy, self.axis, self.keepdims, self.y.shape) if not self.keepdims else gy
+        return hit * (g / count)
+
+
+def _drop(y, axes):
+    return y.reshape(()) if axes is None else np.squeeze(y, axis=axes)
+
+
+class Max(_Extremum):
+    """y = max_i x_i over ``axis``;  dL/dx_i = dL/dy / k where x_i is one of the k maxima, else 0."""
+
+    reduce = staticmethod(np.max)
+
+
+class Min(_Extremum):
+    """y = min_i x_i over ``axis``;  dL/dx_i = dL/dy / k where x_i is one of the k minima, else 0."""
+
+    reduce = staticmethod(np.min)
+
+
+def _reduce(cls, name, x, axis, keepdims, **kw):
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    axes = normalize_axis(axis, data.ndim, name)
+    if cls in (Max, Min) and data.size == 0:
+        raise ShapeError(f"{name}: cannot take the {name} of an empty tensor of shape {data.shape}")
+    return cls.apply(x, axis=axes, keepdims=bool(keepdims), **kw)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    """Sum over ``axis`` (None: all)."""
+    return _reduce(Sum, "sum", x, axis, keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis`` (None: all)."""
+    return _reduce(Mean, "mean", x, axis, keepdims)
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (0: the biased, population form)."""
+    return _reduce(Var, "var", x, axis, keepdims, ddof=ddof)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    """Maximum over ``axis``; ties share the gradient equally."""
+    return _reduce(Max, "max", x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    """Minimum over ``axis``; ties share the gradient equally."""
+    return _reduce(Min, "min", x, axis, keepdims)
+
+
+def _arg(fn, name, x, axis, keepdims):
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if axis is not None:
+        axis = normalize_axis(axis, data.ndim, name)[0]
+    return Tensor(fn(data, axis=axis, keepdims=keepdims).astype(np.int64))
+
+
+def argmax(x, axis=None, keepdims=False):
+    """Index of the maximum (int64, no gradient)."""
+    return _arg(np.argmax, "argmax", x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    """Index of the minimum (int64, no gradient)."""
+    return _arg(np.argmin, "argmin", x, axis, keepdims)

@@ -1,0 +1,277 @@
+"""Shape ops: reshape, transpose, flatten, squeeze, unsqueeze, broadcast_to, indexing, concatenate,
+stack and pad. They move numbers without changing them, so each backward moves the gradient back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..errors import ArgumentTypeError, ShapeError
+from .reduce import normalize_axis
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+class Reshape(Function):
+    """y = x with a new shape;  dL/dx = dL/dy reshaped to x's shape."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        return gy.reshape(self.in_shape)
+
+
+class Transpose(Function):
+    """y = x with axes permuted;  dL/dx = dL/dy with the inverse permutation."""
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return np.transpose(x, self.axes)
+
+    def backward(self, gy):
+        return np.transpose(gy, np.argsort(self.axes)) if self.axes is not None else gy.T
+
+
+class BroadcastTo(Function):
+    """y = x broadcast to ``shape``;  dL/dx = dL/dy summed over the broadcast axes (by the engine)."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        return gy  # the engine's unbroadcast sums it back to x's shape
+
+
+def _is_basic(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(
+        isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis
+        for i in items
+        if not isinstance(i, bool)
+    ) and not any(isinstance(i, bool) for i in items)
+
+
+class GetItem(Function):
+    """y = x[index];  dL/dx = zeros with dL/dy added at ``index`` (repeated indices add up)."""
+
+    def __init__(self, index, basic):
+        self.index, self.basic = index, basic
+
+    def forward(self, x):
+        self.in_shape, self.dtype = x.shape, x.dtype
+        return x[self.index]
+
+    def backward(self, gy):
+        gx = np.zeros(self.in_shape, dtype=gy.dtype)
+        if self.basic:
+            gx[self.index] = gy  # basic indexing never repeats an element
+        else:
+            np.add.at(gx, self.index, gy)
+        return gx
+
+
+class Concatenate(Function):
+    """y = [x_1, x_2, ...] joined along ``axis``;  dL/dx_k = the slice of dL/dy that x_k filled."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        self.bounds = np.cumsum([x.shape[self.axis] for x in xs])[:-1]
+        return np.concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        return tuple(np.split(gy, self.bounds, axis=self.axis))
+
+
+class Stack(Function):
+    """y = x_1, x_2, ... stacked along a new ``axis``;  dL/dx_k = dL/dy taken at position k of that axis."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return np.stack(xs, axis=self.axis)
+
+    def backward(self, gy):
+        return tuple(np.moveaxis(gy, self.axis, 0))
+
+
+class Pad(Function):
+    """y = x with zeros (or ``value``) around it;  dL/dx = the centre of dL/dy."""
+
+    def __init__(self, pad_width, value):
+        self.pad_width, self.value = pad_width, value
+
+    def forward(self, x):
+        self.centre = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.pad_width, x.shape))
+        return np.pad(x, self.pad_width, mode="constant", constant_values=self.value)
+
+    def backward(self, gy):
+        return gy[self.centre]
+
+
+# --------------------------------------------------------------------------------- the functions
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        return tuple(int(s) for s in shape)
+    except TypeError:
+        raise ArgumentTypeError(f"shape must be ints, got {shape!r}") from None
+
+
+def reshape(x, *shape):
+    """Give ``x`` a new shape with the same number of elements (one entry may be -1)."""
+    shape = _shape_arg(shape)
+    try:
+        return Reshape.apply(x, shape=shape)
+    except ValueError:
+        src = _data(x).shape
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {src} into shape {shape}") from None
+
+
+def transpose(x, *axes):
+    """Permute the axes (reverse them when none are given)."""
+    ndim = _data(x).ndim
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    if not axes:
+        return Transpose.apply(x, axes=tuple(range(ndim))[::-1])
+    if sorted(a % ndim for a in axes) != list(range(ndim)) or len(axes) != ndim:
+        raise ShapeError(f"transpose: axes {axes} are not a permutation of the {ndim} axes of {_data(x).shape}")
+    return Transpose.apply(x, axes=tuple(a % ndim for a in axes))
+
+
+def swapaxes(x, a: int, b: int):
+    """Exchange two axes."""
+    axes = list(range(_data(x).ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return Transpose.apply(x, axes=tuple(axes))
+
+
+def flatten(x, start_axis: int = 0, end_axis: int = -1):
+    """Merge the axes from ``start_axis`` to ``end_axis`` (inclusive) into one."""
+    shape = _data(x).shape
+    if not shape:
+        return reshape(x, 1)
+    s, e = normalize_axis(start_axis, len(shape), "flatten")[0], normalize_axis(end_axis, len(shape), "flatten")[0]
+    if s > e:
+        raise ShapeError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for shape {shape}")
+    return reshape(x, *shape[:s], int(np.prod(shape[s : e + 1])), *shape[e + 1 :])
+
+
+def squeeze(x, axis=None):
+    """Remove axes of size 1 (all of them, or those in ``axis``)."""
+    shape = _data(x).shape
+    if axis is None:
+        new = tuple(n for n in shape if n != 1)
+    else:
+        axes = normalize_axis(axis, len(shape), "squeeze")
+        bad = [a for a in axes if shape[a] != 1]
+        if bad:
+            raise ShapeError(f"squeeze: axis {bad[0]} of shape {shape} has size {shape[bad[0]]}, not 1")
+        new = tuple(n for i, n in enumerate(shape) if i not in axes)
+    return Reshape.apply(x, shape=new)
+
+
+def unsqueeze(x, axis: int):
+    """Insert an axis of size 1 at position ``axis``."""
+    shape = _data(x).shape
+    nd = len(shape) + 1
+    if not -nd <= axis < nd:
+        raise ShapeError(f"unsqueeze: axis {axis} is out of range for a result with {nd} dimensions")
+    axis %= nd
+    return Reshape.apply(x, shape=shape[:axis] + (1,) + shape[axis:])
+
+
+def broadcast_to(x, shape):
+    """Broadcast ``x`` to ``shape`` (a read-only view; gradients sum back)."""
+    shape = _shape_arg((shape,))
+    src = _data(x).shape
+    try:
+        np.broadcast_shapes(src, shape)
+        if np.broadcast_shapes(src, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {src} to {shape}") from None
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def _clean_index(index):
+    """Tensors and lists inside an index become arrays; the index becomes a tuple NumPy accepts."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for i in items:
+        if isinstance(i, Tensor):
+            i = i.data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "iub":
+            raise ArgumentTypeError(f"index arrays must be integers or booleans, got dtype {i.dtype}")
+        out.append(i)
+    return tuple(out) if isinstance(index, tuple) else out[0]
+
+
+def getitem(x, index):
+    """``x[index]`` with ints, slices, None, Ellipsis, integer arrays (repeats allowed) and boolean masks."""
+    index = _clean_index(index)
+    try:
+        return GetItem.apply(x, index=index, basic=_is_basic(index))
+    except IndexError as e:
+        raise ShapeError(f"index {index!r} does not fit a tensor of shape {_data(x).shape}: {e}") from None
+
+
+def _axis_for(xs, axis, op, new_axis=False):
+    if not xs:
+        raise ShapeError(f"{op}: needs at least one tensor")
+    nd = _data(xs[0]).ndim + (1 if new_axis else 0)
+    return normalize_axis(axis, nd, op)[0]
+
+
+def concatenate(ts, axis: int = 0):
+    """Join tensors along an existing axis."""
+    ts = list(ts)
+    axis = _axis_for(ts, axis, "concatenate")
+    shapes = [_data(t).shape for t in ts]
+    ref = shapes[0]
+    for s in shapes[1:]:
+        if len(s) != len(ref) or any(a != b for i, (a, b) in enumerate(zip(s, ref)) if i != axis):
+            raise ShapeError(f"concatenate: shapes {shapes} differ outside axis {axis}")
+    return Concatenate.apply(*ts, axis=axis)
+
+
+def stack(ts, axis: int = 0):
+    """Join tensors of equal shape along a new axis."""
+    ts = list(ts)
+    axis = _axis_for(ts, axis, "stack", new_axis=True)
+    shapes = [_data(t).shape for t in ts]
+    if any(s != shapes[0] for s in shapes):
+        raise ShapeError(f"stack: every tensor must have the same shape, got {shapes}")
+    return Stack.apply(*ts, axis=axis)
+
+
+def pad(x, pad_width, value: float = 0.0):
+    """Pad with a constant, NumPy style: ``pad_width`` is an int, a (before, after) pair, or one pair per axis."""
+    nd = _data(x).ndim
+    try:
+        pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (nd, 2))
+    except ValueError:
+        raise ShapeError(f"pad: pad_width {pad_width!r} does not fit a tensor with {nd} dimensions") from None
+    if (pw < 0).any():
+        raise ShapeError(f"pad: pad_width must be non-negative, got {pad_width!r}")
+    return Pad.apply(x, pad_width=tuple((int(a), int(b)) for a, b in pw), value=value)

@@ -1,0 +1,3 @@
+"""Layers, one file per family."""
+
+from .linear import Flatten, Identity, Linear

@@ -1,0 +1,67 @@
+"""Fully connected layers: Linear, Identity, Flatten."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...backend import get_default_dtype
+from ...functional.linalg import linear
+from ...functional.shape import flatten
+from .. import init
+from ..module import Module, Parameter
+
+
+class Linear(Module):
+    """y = x W^T + b, with W of shape (out_features, in_features) as in PyTorch.
+
+    Math: y = x W^T + b;  dL/dx = dL/dy W,  dL/dW = dL/dy^T x,  dL/db = sum over the batch of dL/dy.
+    Initialisation (PyTorch's default): W, b ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
+
+    >>> import chainrule as cr
+    >>> cr.nn.Linear(3, 2)(cr.ones(5, 3)).shape
+    (5, 2)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None, generator=None):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dt = dtype or get_default_dtype()
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dt))
+        self.bias = Parameter(np.empty(self.out_features, dtype=dt)) if bias else None
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator=None) -> None:
+        # PyTorch: kaiming_uniform_(a=sqrt(5)) on W, which is U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            init.uniform_(self.bias, -bound, bound, generator)
+
+    def forward(self, x):
+        return linear(x, self.weight, self.bias, _layer=f"Linear({self.in_features}, {self.out_features})")
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Identity(Module):
+    """y = x."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Flatten(Module):
+    """Merge axes ``start_dim`` .. ``end_dim`` (by default everything but the batch axis)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return flatten(x, self.start_dim, self.end_dim)

@@ -1,0 +1,106 @@
+"""Rows for the Tensor's primitive ops: arithmetic, elementwise, reductions, shapes, matmul."""
+
+import numpy as np
+
+import chainrule as cr
+import chainrule.functional as F
+
+from . import Arg, OpSpec
+
+A = Arg
+POS = dict(low=0.5, high=2.0)
+
+SPECS = [
+    # arithmetic, broadcasting shapes included
+    OpSpec("add", lambda a, b: a + b, [A((3, 4)), A((4,))], np.add, lambda t, a, b: a + b),
+    OpSpec("add_scalar_left", lambda a: 2.5 + a, [A((3,))], lambda a: 2.5 + a, lambda t, a: 2.5 + a),
+    OpSpec("sub", lambda a, b: a - b, [A((2, 1, 3)), A((4, 1))], np.subtract, lambda t, a, b: a - b),
+    OpSpec("rsub", lambda a: 1.0 - a, [A((5,))], lambda a: 1.0 - a, lambda t, a: 1.0 - a),
+    OpSpec("mul", lambda a, b: a * b, [A((3, 1)), A((1, 4))], np.multiply, lambda t, a, b: a * b),
+    OpSpec("div", lambda a, b: a / b, [A((3, 4)), A((3, 1), **POS)], np.divide, lambda t, a, b: a / b),
+    OpSpec("rdiv", lambda a: 2.0 / a, [A((4,), **POS)], lambda a: 2.0 / a, lambda t, a: 2.0 / a),
+    OpSpec("neg", lambda a: -a, [A((3,))], np.negative, lambda t, a: -a),
+    OpSpec("pow_scalar", lambda a: a**3, [A((3, 2))], lambda a: a**3, lambda t, a: a**3),
+    OpSpec("pow_square", lambda a: a**2, [A((3, 2))], lambda a: a**2, lambda t, a: a**2),
+    OpSpec("pow_tensor", lambda a, b: a**b, [A((3,), **POS), A((3,))], np.power, lambda t, a, b: a**b),
+    OpSpec("rpow", lambda a: 2.0**a, [A((3,))], lambda a: 2.0**a, lambda t, a: 2.0**a),
+    OpSpec("maximum", cr.maximum, [A((3, 4)), A((4,))], np.maximum, lambda t, a, b: t.maximum(a, b)),
+    OpSpec("minimum", cr.minimum, [A((3, 4)), A((3, 1))], np.minimum, lambda t, a, b: t.minimum(a, b)),
+    OpSpec(
+        "where",
+        lambda a, b: cr.where(np.array([True, False, True]), a, b),
+        [A((2, 3)), A((3,))],
+        lambda a, b: np.where(np.array([True, False, True]), a, b),
+        lambda t, a, b: t.where(t.tensor([True, False, True]), a, b),
+    ),
+    OpSpec("clip", lambda a: a.clip(-0.5, 0.7), [A((4, 3), avoid=(-0.5, 0.7))],
+           lambda a: np.clip(a, -0.5, 0.7), lambda t, a: a.clamp(-0.5, 0.7)),
+    # elementwise
+    OpSpec("exp", cr.exp, [A((3, 4))], np.exp, lambda t, a: a.exp()),
+    OpSpec("log", cr.log, [A((3, 4), **POS)], np.log, lambda t, a: a.log()),
+    OpSpec("sqrt", cr.sqrt, [A((3, 4), **POS)], np.sqrt, lambda t, a: a.sqrt()),
+    OpSpec("abs", cr.abs, [A((3, 4), avoid=(0.0,))], np.abs, lambda t, a: a.abs()),
+    OpSpec("tanh", cr.tanh, [A((3, 4))], np.tanh, lambda t, a: a.tanh()),
+    OpSpec("sigmoid", cr.sigmoid, [A((3, 4), low=-6, high=6)], lambda a: 1 / (1 + np.exp(-a)),
+           lambda t, a: a.sigmoid()),
+    OpSpec("relu", cr.relu, [A((3, 4), avoid=(0.0,))], lambda a: np.maximum(a, 0), lambda t, a: a.relu()),
+    # reductions
+    OpSpec("sum_all", lambda a: a.sum(), [A((3, 4))], np.sum, lambda t, a: a.sum()),
+    OpSpec("sum_axis", lambda a: a.sum(axis=1), [A((3, 4, 2))], lambda a: a.sum(axis=1),
+           lambda t, a: a.sum(dim=1)),
+    OpSpec("sum_tuple_keepdims", lambda a: a.sum(axis=(0, 2), keepdims=True), [A((3, 4, 2))],
+           lambda a: a.sum(axis=(0, 2), keepdims=True), lambda t, a: a.sum(dim=(0, 2), keepdim=True)),
+    OpSpec("mean_neg_axis", lambda a: a.mean(axis=-1), [A((3, 4))], lambda a: a.mean(axis=-1),
+           lambda t, a: a.mean(dim=-1)),
+    OpSpec("mean_all", lambda a: a.mean(), [A((3, 4))], np.mean, lambda t, a: a.mean()),
+    OpSpec("var", lambda a: a.var(axis=0), [A((5, 3))], lambda a: a.var(axis=0),
+           lambda t, a: a.var(dim=0, unbiased=False)),
+    OpSpec("var_ddof1_keepdims", lambda a: a.var(axis=1, keepdims=True, ddof=1), [A((3, 5))],
+           lambda a: a.var(axis=1, keepdims=True, ddof=1), lambda t, a: a.var(dim=1, keepdim=True)),
+    OpSpec("max_axis", lambda a: a.max(axis=1), [A((4, 5))], lambda a: a.max(axis=1),
+           lambda t, a: a.amax(dim=1)),
+    OpSpec("max_all", lambda a: a.max(), [A((4, 5))], np.max, lambda t, a: a.max()),
+    OpSpec("min_keepdims", lambda a: a.min(axis=0, keepdims=True), [A((4, 5))],
+           lambda a: a.min(axis=0, keepdims=True), lambda t, a: a.amin(dim=0, keepdim=True)),
+    # shapes
+    OpSpec("reshape", lambda a: a.reshape(4, -1), [A((2, 3, 2))], lambda a: a.reshape(4, -1),
+           lambda t, a: a.reshape(4, -1)),
+    OpSpec("transpose_default", lambda a: a.T, [A((2, 3))], lambda a: a.T, lambda t, a: a.T),
+    OpSpec("transpose_axes", lambda a: a.transpose(2, 0, 1), [A((2, 3, 4))],
+           lambda a: a.transpose(2, 0, 1), lambda t, a: a.permute(2, 0, 1)),
+    OpSpec("flatten", lambda a: a.flatten(1), [A((2, 3, 4))], lambda a: a.reshape(2, -1),
+           lambda t, a: a.flatten(1)),
+    OpSpec("squeeze", lambda a: a.squeeze(1), [A((3, 1, 2))], lambda a: a.squeeze(1),
+           lambda t, a: a.squeeze(1)),
+    OpSpec("unsqueeze", lambda a: a.unsqueeze(-1), [A((3, 2))], lambda a: a[..., None],
+           lambda t, a: a.unsqueeze(-1)),
+    OpSpec("broadcast_to", lambda a: a.broadcast_to((4, 3, 2)), [A((3, 1))],
+           lambda a: np.broadcast_to(a, (4, 3, 2)), lambda t, a: a.broadcast_to((4, 3, 2))),
+    OpSpec("getitem_basic", lambda a: a[1:, None, ::2], [A((3, 5))], lambda a: a[1:, None, ::2],
+           lambda t, a: a[1:, None, ::2]),
+    OpSpec("getitem_int", lambda a: a[1], [A((3, 5))], lambda a: a[1], lambda t, a: a[1]),
+    OpSpec("getitem_repeats", lambda a: a[np.array([0, 2, 0, 0])], [A((3, 2))],
+           lambda a: a[np.array([0, 2, 0, 0])], lambda t, a: a[t.tensor([0, 2, 0, 0])]),
+    OpSpec("getitem_pairs", lambda a: a[np.array([0, 1, 1]), np.array([2, 0, 2])], [A((2, 3))],
+           lambda a: a[np.array([0, 1, 1]), np.array([2, 0, 2])],
+           lambda t, a: a[t.tensor([0, 1, 1]), t.tensor([2, 0, 2])]),
+    OpSpec("getitem_mask", lambda a: a[np.array([True, False, True])], [A((3, 2))],
+           lambda a: a[np.array([True, False, True])], lambda t, a: a[t.tensor([True, False, True])]),
+    OpSpec("concatenate", lambda a, b: cr.concatenate([a, b], axis=1), [A((2, 3)), A((2, 1))],
+           lambda a, b: np.concatenate([a, b], 1), lambda t, a, b: t.cat([a, b], dim=1)),
+    OpSpec("stack", lambda a, b: cr.stack([a, b], axis=-1), [A((2, 3)), A((2, 3))],
+           lambda a, b: np.stack([a, b], -1), lambda t, a, b: t.stack([a, b], dim=-1)),
+    OpSpec("pad", lambda a: cr.pad(a, ((1, 0), (2, 1))), [A((2, 3))], lambda a: np.pad(a, ((1, 0), (2, 1))),
+           lambda t, a: t.nn.functional.pad(a, (2, 1, 1, 0))),
+    # matrix products
+    OpSpec("matmul_2d", lambda a, b: a @ b, [A((3, 4)), A((4, 5))], np.matmul, lambda t, a, b: a @ b),
+    OpSpec("matmul_batched_broadcast", lambda a, b: a @ b, [A((2, 1, 3, 4)), A((3, 4, 2))], np.matmul,
+           lambda t, a, b: a @ b),
+    OpSpec("matmul_vec_mat", lambda a, b: a @ b, [A((4,)), A((2, 4, 3))], np.matmul, lambda t, a, b: a @ b),
+    OpSpec("matmul_mat_vec", lambda a, b: a @ b, [A((2, 3, 4)), A((4,))], np.matmul, lambda t, a, b: a @ b),
+    OpSpec("matmul_vec_vec", lambda a, b: a @ b, [A((4,)), A((4,))], np.matmul, lambda t, a, b: a @ b),
+    OpSpec("linear", F.linear, [A((5, 3)), A((4, 3)), A((4,))], lambda x, w, b: x @ w.T + b,
+           lambda t, x, w, b: t.nn.functional.linear(x, w, b)),
+    OpSpec("linear_nobias_3d", F.linear, [A((2, 5, 3)), A((4, 3))], lambda x, w: x @ w.T,
+           lambda t, x, w: t.nn.functional.linear(x, w)),
+]
