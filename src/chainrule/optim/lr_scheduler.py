@@ -1,0 +1,400 @@
+"""Learning-rate schedules: pure functions of the step, and classes that drive an optimizer with them.
+
+Each schedule is first a plain function ``lr(t)`` (here ``linear_decay``, ``exponential_decay``,
+``step_decay``, ``cosine_annealing``, ``linear_warmup``), so it can be plotted and tested on its own.
+A scheduler class holds an optimizer and, at each ``step()``, sets every group's ``lr`` to the schedule's
+value at the new step, starting from the group's learning rate when the scheduler was made (``base_lr``).
+:class:`ReduceLROnPlateau` is the exception: it reacts to a monitored value, not to the step count.
+
+>>> import chainrule as cr
+>>> w = cr.nn.Parameter(cr.zeros(1))
+>>> opt = cr.optim.SGD([w], lr=0.1)
+>>> sched = LinearDecay(opt, lr_end=0.01, total_steps=3)
+>>> [round(sched.get_last_lr()[0], 4)] + [round((sched.step(), sched.get_last_lr()[0])[1], 4) for _ in range(4)]
+[0.1, 0.07, 0.04, 0.01, 0.01]
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ArgumentError, ArgumentTypeError, StateDictError
+from .optimizer import Optimizer, check_number
+
+
+# ------------------------------------------------------------------------------- pure schedules
+def linear_decay(t: int, lr_start: float, lr_end: float, total_steps: int) -> float:
+    """lr(t) = lr_start - (lr_start - lr_end) * t / N for t < N, then lr_end.
+
+    >>> linear_decay(5, 1.0, 0.0, 10)
+    0.5
+    """
+    if t >= total_steps:
+        return float(lr_end)
+    return lr_start - (lr_start - lr_end) * t / total_steps
+
+
+def exponential_decay(t: int, lr_start: float, lr_end: float, total_steps: int) -> float:
+    """lr(t) = lr_start * ((lr_end / lr_start)^(1/N))^t for t < N, then lr_end.
+
+    >>> round(exponential_decay(1, 1.0, 0.01, 2), 6)
+    0.1
+    """
+    if t >= total_steps:
+        return float(lr_end)
+    return lr_start * ((lr_end / lr_start) ** (1.0 / total_steps)) ** t
+
+
+def step_decay(t: int, lr_start: float, step_size: int, gamma: float = 0.1) -> float:
+    """lr(t) = lr_start * gamma^floor(t / step_size).
+
+    >>> step_decay(25, 1.0, 10, 0.5)
+    0.25
+    """
+    return lr_start * gamma ** (t // step_size)
+
+
+def cosine_annealing(t: int, lr_start: float, T_max: int, eta_min: float = 0.0) -> float:
+    """lr(t) = eta_min + (lr_start - eta_min) * (1 + cos(pi * t / T_max)) / 2 (periodic past T_max, as PyTorch).
+
+    >>> cosine_annealing(5, 1.0, 10)
+    0.5
+    """
+    return eta_min + (lr_start - eta_min) * (1.0 + math.cos(math.pi * t / T_max)) / 2.0
+
+
+def linear_warmup(t: int, lr: float, warmup_steps: int, start_factor: float = 0.1) -> float:
+    """lr(t) = lr * (start_factor + (1 - start_factor) * min(t, W) / W): a ramp up to lr over W steps.
+
+    >>> linear_warmup(5, 1.0, 10, 0.0), linear_warmup(50, 1.0, 10, 0.0)
+    (0.5, 1.0)
+    """
+    if t >= warmup_steps:
+        return float(lr)
+    return lr * (start_factor + (1.0 - start_factor) * t / warmup_steps)
+
+
+# ------------------------------------------------------------------------------- scheduler classes
+class LRScheduler:
+    """Base class: sets each param group's lr to ``lr_at(t, base_lr)`` at construction (t = 0) and every step.
+
+    Attributes: ``optimizer``, ``base_lrs`` (each group's lr when the schedule began), ``last_epoch`` (t).
+    """
+
+    _hyper: tuple = ()  # names of the attributes a state dict keeps besides last_epoch and base_lrs
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise ArgumentTypeError(f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        for g in optimizer.param_groups:
+            g.setdefault("initial_lr", g["lr"])
+        self.base_lrs = [float(g["initial_lr"]) for g in optimizer.param_groups]
+        self.last_epoch = 0
+        self._apply()
+
+    def lr_at(self, t: int, base_lr: float) -> float:  # pragma: no cover - subclasses override
+        raise NotImplementedError
+
+    def _apply(self) -> None:
+        for g, base in zip(self.optimizer.param_groups, self.base_lrs):
+            g["lr"] = self.lr_at(self.last_epoch, base)
+
+    def step(self) -> None:
+        """Advance one step (an epoch or a batch, as the caller decides) and set the new learning rates."""
+        self.last_epoch += 1
+        self._apply()
+
+    def get_last_lr(self) -> list:
+        """The learning rate of every param group, as last set."""
+        return [float(g["lr"]) for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        """``{'last_epoch': t, 'base_lrs': [...], <hyperparameters>}``: numbers only, for :func:`chainrule.save`."""
+        d = {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs)}
+        d.update({k: getattr(self, k) for k in self._hyper})
+        return d
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Continue from a saved position: restores t, the base learning rates and the hyperparameters."""
+        try:
+            self.last_epoch = int(state_dict["last_epoch"])
+            self.base_lrs = [float(x) for x in state_dict["base_lrs"]]
+            for k in self._hyper:
+                if k in state_dict:
+                    setattr(self, k, state_dict[k])
+        except (KeyError, TypeError, ValueError) as e:
+            raise StateDictError(f"{type(self).__name__}.load_state_dict: malformed state dict ({e})") from None
+        if len(self.base_lrs) != len(self.optimizer.param_groups):
+            raise StateDictError(f"{type(self).__name__}.load_state_dict: {len(self.base_lrs)} base lrs for "
+                                 f"{len(self.optimizer.param_groups)} param groups")
+        self._apply()
+
+    def __repr__(self) -> str:
+        hp = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyper)
+        return f"{type(self).__name__}({hp}, last_epoch={self.last_epoch})"
+
+
+def _steps(owner: str, name: str, n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ArgumentError(f"{owner}: {name} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+class LinearDecay(LRScheduler):
+    """Decay linearly from the optimizer's lr to ``lr_end`` over ``total_steps`` steps, then hold.
+
+    Math: lr(t) = lr_start - (lr_start - lr_end) * t / N for t < N;  lr(t) = lr_end for t >= N.
+    """
+
+    _hyper = ("lr_end", "total_steps")
+
+    def __init__(self, optimizer: Optimizer, lr_end: float, total_steps: int) -> None:
+        self.lr_end = check_number("LinearDecay", "lr_end", lr_end)
+        self.total_steps = _steps("LinearDecay", "total_steps", total_steps)
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return linear_decay(t, base_lr, self.lr_end, self.total_steps)
+
+
+class ExponentialDecay(LRScheduler):
+    """Decay geometrically from the optimizer's lr to ``lr_end`` over ``total_steps`` steps, then hold.
+
+    Math: lr(t) = lr_start * ((lr_end / lr_start)^(1/N))^t for t < N;  lr(t) = lr_end for t >= N.
+    Both learning rates must be > 0.
+    """
+
+    _hyper = ("lr_end", "total_steps")
+
+    def __init__(self, optimizer: Optimizer, lr_end: float, total_steps: int) -> None:
+        self.lr_end = check_number("ExponentialDecay", "lr_end", lr_end)
+        self.total_steps = _steps("ExponentialDecay", "total_steps", total_steps)
+        if self.lr_end <= 0 or any(float(g["lr"]) <= 0 for g in optimizer.param_groups):
+            raise ArgumentError("ExponentialDecay: the optimizer's lr and lr_end must both be > 0, got "
+                                f"lr={[g['lr'] for g in optimizer.param_groups]}, lr_end={lr_end}")
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return exponential_decay(t, base_lr, self.lr_end, self.total_steps)
+
+
+class StepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every ``step_size`` steps.
+
+    Math: lr(t) = lr_start * gamma^floor(t / step_size).
+    """
+
+    _hyper = ("step_size", "gamma")
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        self.step_size = _steps("StepLR", "step_size", step_size)
+        self.gamma = check_number("StepLR", "gamma", gamma)
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return step_decay(t, base_lr, self.step_size, self.gamma)
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Follow half a cosine from the optimizer's lr down to ``eta_min`` over ``T_max`` steps.
+
+    Math: lr(t) = eta_min + (lr_start - eta_min) * (1 + cos(pi * t / T_max)) / 2.
+    """
+
+    _hyper = ("T_max", "eta_min")
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        self.T_max = _steps("CosineAnnealingLR", "T_max", T_max)
+        self.eta_min = check_number("CosineAnnealingLR", "eta_min", eta_min)
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return cosine_annealing(t, base_lr, self.T_max, self.eta_min)
+
+
+class LinearWarmup(LRScheduler):
+    """Ramp the lr up linearly over ``warmup_steps`` steps, then hand over to ``after`` (or hold).
+
+    Math: lr(t) = lr_start * (f + (1 - f) * t / W) for t < W (f = start_factor);
+    then lr(t) = after.lr_at(t - W, lr_start), or lr_start when there is no ``after``.
+
+    ``after`` is another scheduler built on the same optimizer, e.g.
+    ``LinearWarmup(opt, 5, after=CosineAnnealingLR(opt, T_max=95))``; only the warm-up's ``step()`` is called.
+    """
+
+    _hyper = ("warmup_steps", "start_factor")
+
+    def __init__(self, optimizer: Optimizer, warmup_steps: int, start_factor: float = 0.1,
+                 after: LRScheduler | None = None) -> None:
+        self.warmup_steps = _steps("LinearWarmup", "warmup_steps", warmup_steps)
+        self.start_factor = check_number("LinearWarmup", "start_factor", start_factor, 0.0, 1.0)
+        if after is not None and (not isinstance(after, LRScheduler) or after.optimizer is not optimizer):
+            raise ArgumentError("LinearWarmup: after must be a scheduler built on the same optimizer")
+        self.after = after
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        if t < self.warmup_steps or self.after is None:
+            return linear_warmup(t, base_lr, self.warmup_steps, self.start_factor)
+        return self.after.lr_at(t - self.warmup_steps, base_lr)
+
+    def state_dict(self) -> dict:
+        d = super().state_dict()
+        if self.after is not None:
+            d["after"] = self.after.state_dict()
+        return d
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        if self.after is not None and "after" in state_dict:
+            after = {k: v for k, v in state_dict["after"].items()}
+            for k in self.after._hyper:
+                if k in after:
+                    setattr(self.after, k, after[k])
+        super().load_state_dict(state_dict)
+
+
+class FunctionLR(LRScheduler):
+    """Any schedule given as a function: lr(t) = fn(t, base_lr).
+
+    >>> import chainrule as cr
+    >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+    >>> s = FunctionLR(opt, lambda t, lr: lr / (1 + t)); s.step(); s.get_last_lr()
+    [0.5]
+    """
+
+    def __init__(self, optimizer: Optimizer, fn) -> None:
+        if not callable(fn):
+            raise ArgumentTypeError(f"FunctionLR: fn must be callable, got {type(fn).__name__}")
+        self.fn = fn
+        super().__init__(optimizer)
+
+    def lr_at(self, t: int, base_lr: float) -> float:
+        return float(self.fn(t, base_lr))
+
+
+class ReduceLROnPlateau:
+    """Multiply the lr by ``factor`` when a monitored value has stopped improving for ``patience`` steps.
+
+    Math: with best the best value so far, a value v improves when (mode 'min', threshold_mode 'rel')
+    v < best * (1 - threshold) ('abs': v < best - threshold; mode 'max' mirrors both). After more than
+    ``patience`` steps without improvement, lr = max(lr * factor, min_lr), then ``cooldown`` steps pass
+    before bad steps are counted again. PyTorch's rule, step for step.
+
+    >>> import chainrule as cr
+    >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+    >>> s = ReduceLROnPlateau(opt, patience=1, factor=0.5)
+    >>> for loss in [1.0, 1.0, 1.0, 1.0]:
+    ...     s.step(loss)
+    >>> s.get_last_lr()
+    [0.5]
+    """
+
+    _hyper = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lrs", "eps")
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0.0,
+                 eps: float = 1e-8) -> None:
+        name = "ReduceLROnPlateau"
+        if not isinstance(optimizer, Optimizer):
+            raise ArgumentTypeError(f"{name}: expected an Optimizer, got {type(optimizer).__name__}")
+        if mode not in ("min", "max"):
+            raise ArgumentError(f"{name}: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ArgumentError(f"{name}: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.factor = check_number(name, "factor", factor, 0.0, 1.0, high_open=True)
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+            raise ArgumentError(f"{name}: patience must be a non-negative integer, got {patience!r}")
+        if isinstance(cooldown, bool) or not isinstance(cooldown, (int, np.integer)) or cooldown < 0:
+            raise ArgumentError(f"{name}: cooldown must be a non-negative integer, got {cooldown!r}")
+        n = len(optimizer.param_groups)
+        mins = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
+        if len(mins) != n:
+            raise ArgumentError(f"{name}: min_lr has {len(mins)} values for {n} param groups")
+        self.min_lrs = [check_number(name, "min_lr", m) for m in mins]
+        self.optimizer, self.mode, self.threshold_mode = optimizer, mode, threshold_mode
+        self.patience, self.cooldown = int(patience), int(cooldown)
+        self.threshold = check_number(name, "threshold", threshold)
+        self.eps = check_number(name, "eps", eps)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+
+    def is_better(self, value: float, best: float) -> bool:
+        if self.mode == "min":
+            bound = best * (1.0 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold
+            return value < bound
+        bound = best * (1.0 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold
+        return value > bound
+
+    def step(self, metrics) -> None:
+        """Record this step's monitored value (e.g. the validation loss) and reduce the lr if it plateaued."""
+        value = float(metrics)
+        self.last_epoch += 1
+        if self.is_better(value, self.best):
+            self.best = value
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for g, low in zip(self.optimizer.param_groups, self.min_lrs):
+                old = float(g["lr"])
+                new = max(old * self.factor, low)
+                if old - new > self.eps:
+                    g["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+
+    def get_last_lr(self) -> list:
+        return [float(g["lr"]) for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self._hyper}
+        d.update(best=self.best, num_bad_epochs=self.num_bad_epochs, cooldown_counter=self.cooldown_counter,
+                 last_epoch=self.last_epoch)
+        return d
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        for k in (*self._hyper, "best", "num_bad_epochs", "cooldown_counter", "last_epoch"):
+            if k in state_dict:
+                setattr(self, k, list(state_dict[k]) if k == "min_lrs" else state_dict[k])
+
+    def __repr__(self) -> str:
+        return f"ReduceLROnPlateau(mode={self.mode!r}, factor={self.factor}, patience={self.patience})"
+
+
+# ------------------------------------------------------------------------------- sampling, for plots
+def sample_lr(schedule, steps: int, base_lr: float | None = None) -> np.ndarray:
+    """The learning rate at t = 0, 1, ..., steps - 1, without touching any optimizer (for plotting).
+
+    ``schedule`` is a scheduler built on an optimizer (its first group's base lr is used unless
+    ``base_lr`` is given) or a function ``lr(t)``.
+
+    >>> sample_lr(lambda t: linear_decay(t, 1.0, 0.0, 4), 6).tolist()
+    [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    """
+    n = _steps("sample_lr", "steps", steps)
+    if isinstance(schedule, LRScheduler):
+        base = schedule.base_lrs[0] if base_lr is None else float(base_lr)
+        return np.array([schedule.lr_at(t, base) for t in range(n)], dtype=np.float64)
+    if isinstance(schedule, ReduceLROnPlateau):
+        raise ArgumentError("sample_lr: ReduceLROnPlateau depends on the monitored values, not on the step")
+    if callable(schedule):
+        return np.array([float(schedule(t)) for t in range(n)], dtype=np.float64)
+    raise ArgumentTypeError(f"sample_lr: expected a scheduler or a function lr(t), got {type(schedule).__name__}")
+
+
+SCHEDULERS = {
+    "linear": LinearDecay,
+    "exponential": ExponentialDecay,
+    "step": StepLR,
+    "cosine": CosineAnnealingLR,
+    "warmup": LinearWarmup,
+    "plateau": ReduceLROnPlateau,
+}

@@ -1,0 +1,218 @@
+"""Metrics on NumPy arrays: classification (accuracy, top-k, precision/recall/F1, confusion matrix) and
+regression (MSE, MAE, R^2), plus the name -> function registry that ``fit(metrics=...)`` uses.
+
+Every function takes ``(y_true, y_pred)`` in that order (scikit-learn's), accepts NumPy arrays or
+tensors, and returns plain Python floats (or NumPy arrays for per-class results).
+
+For classification, ``y_pred`` may be class indices of shape (N,), scores of shape (N, C) (the argmax
+is the prediction), or a single column of shape (N,) or (N, 1) for two classes: probabilities when all
+lie in [0, 1] (threshold 0.5), logits otherwise (threshold 0). ``y_true`` may be indices or one-hot rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ArgumentError, ShapeError
+
+
+def _np(a, name: str) -> np.ndarray:
+    a = np.asarray(getattr(a, "data", a))
+    if a.ndim == 0:
+        raise ShapeError(f"metrics: {name} must have a sample axis, got a scalar")
+    return a
+
+
+def _labels(y_true) -> np.ndarray:
+    y = _np(y_true, "y_true")
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1)
+    return y.reshape(len(y)).astype(np.int64, copy=False) if y.dtype.kind in "biu" else y.reshape(len(y))
+
+
+def _predicted_labels(y_pred, n: int) -> np.ndarray:
+    p = _np(y_pred, "y_pred")
+    if len(p) != n:
+        raise ShapeError(f"metrics: y_true has {n} samples, y_pred has {len(p)}")
+    if p.ndim == 2 and p.shape[1] > 1:
+        return p.argmax(axis=1)
+    p = p.reshape(n)
+    if p.dtype.kind == "f":
+        threshold = 0.5 if (p.size == 0 or (p.min() >= 0 and p.max() <= 1)) else 0.0
+        return (p > threshold).astype(np.int64)
+    return p.astype(np.int64, copy=False)
+
+
+def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    t = _labels(y_true)
+    if t.size == 0:
+        raise ArgumentError("metrics: got no samples")
+    return t, _predicted_labels(y_pred, len(t))
+
+
+def accuracy(y_true, y_pred) -> float:
+    """The fraction of samples whose predicted class is the true class.
+
+    Math: acc = (1/N) sum_i [argmax(y_pred_i) == y_i]
+
+    >>> accuracy([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    0.6666666666666666
+    """
+    t, p = _pair(y_true, y_pred)
+    return float(np.count_nonzero(t == p) / len(t))
+
+
+def top_k_accuracy(y_true, y_score, k: int = 5) -> float:
+    """The fraction of samples whose true class is among the ``k`` highest scores.
+
+    >>> top_k_accuracy([2, 0], [[0.1, 0.5, 0.4], [0.1, 0.5, 0.4]], k=2)
+    0.5
+    """
+    t = _labels(y_true)
+    s = _np(y_score, "y_score")
+    if s.ndim != 2 or len(s) != len(t):
+        raise ShapeError(f"top_k_accuracy: y_score must have shape (N, C) with N = {len(t)}, got {s.shape}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ArgumentError(f"top_k_accuracy: k must be a positive integer, got {k!r}")
+    if k >= s.shape[1]:
+        return 1.0
+    top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+    return float(np.count_nonzero((top == t[:, None]).any(axis=1)) / len(t))
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
+    """Counts C[i, j] of samples of true class i predicted as class j, shape (C, C), int64.
+
+    >>> confusion_matrix([0, 1, 1, 2], [0, 1, 0, 2]).tolist()
+    [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
+    """
+    t, p = _pair(y_true, y_pred)
+    t, p = t.astype(np.int64), p.astype(np.int64)
+    c = int(max(t.max(), p.max()) + 1) if num_classes is None else int(num_classes)
+    if min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= c:
+        raise ArgumentError(f"confusion_matrix: labels must lie in [0, {c}), got {min(t.min(), p.min())}.."
+                            f"{max(t.max(), p.max())}")
+    return np.bincount(t * c + p, minlength=c * c).reshape(c, c)
+
+
+def precision_recall_f1(y_true, y_pred, num_classes: int | None = None) -> dict:
+    """Per-class and macro-averaged precision, recall and F1 (0 where a ratio is 0/0).
+
+    Math: for class c with tp, fp, fn its true/false positives and false negatives,
+    precision = tp / (tp + fp), recall = tp / (tp + fn), F1 = 2 P R / (P + R); macro = mean over classes.
+
+    Returns ``{'precision', 'recall', 'f1'}`` (macro, floats), ``'support'`` (samples per class) and
+    ``'per_class'``: ``{'precision', 'recall', 'f1'}`` arrays of shape (C,).
+
+    >>> r = precision_recall_f1([0, 0, 1, 1], [0, 1, 1, 1])
+    >>> round(r['precision'], 4), round(r['recall'], 4), r['per_class']['recall'].tolist()
+    (0.8333, 0.75, [0.5, 1.0])
+    """
+    cm = confusion_matrix(y_true, y_pred, num_classes)
+    tp = np.diag(cm).astype(np.float64)
+    predicted, support = cm.sum(axis=0), cm.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return {
+        "precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean()),
+        "support": support, "per_class": {"precision": precision, "recall": recall, "f1": f1},
+    }
+
+
+def _regression_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    t = _np(y_true, "y_true").astype(np.float64, copy=False)
+    p = _np(y_pred, "y_pred").astype(np.float64, copy=False)
+    if t.size == 0:
+        raise ArgumentError("metrics: got no samples")
+    if t.shape != p.shape:
+        if t.size == p.size and len(t) == len(p):  # (N,) against (N, 1)
+            p = p.reshape(t.shape)
+        else:
+            raise ShapeError(f"metrics: y_true has shape {t.shape}, y_pred has {p.shape}")
+    return t, p
+
+
+def mse(y_true, y_pred) -> float:
+    """Mean squared error: (1/N) sum (y_pred - y_true)^2 over every element.
+
+    >>> mse([1.0, 2.0], [1.0, 4.0])
+    2.0
+    """
+    t, p = _regression_pair(y_true, y_pred)
+    d = p - t
+    return float(np.mean(d * d))
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error: (1/N) sum |y_pred - y_true| over every element.
+
+    >>> mae([1.0, 2.0], [1.0, 4.0])
+    1.0
+    """
+    t, p = _regression_pair(y_true, y_pred)
+    return float(np.mean(np.abs(p - t)))
+
+
+def r2_score(y_true, y_pred) -> float:
+    """Coefficient of determination, averaged over output columns (scikit-learn's 'uniform_average').
+
+    Math: R^2 = 1 - sum (y - y_pred)^2 / sum (y - mean(y))^2; a constant target gives 1 when predicted
+    exactly and 0 otherwise.
+
+    >>> r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
+    0.5
+    """
+    t, p = _regression_pair(y_true, y_pred)
+    t2, p2 = t.reshape(len(t), -1), p.reshape(len(p), -1)
+    ss_res = ((t2 - p2) ** 2).sum(axis=0)
+    ss_tot = ((t2 - t2.mean(axis=0)) ** 2).sum(axis=0)
+    ok = ss_tot > 0
+    scores = np.where(ss_res == 0, 1.0, 0.0)
+    np.divide(ss_res, ss_tot, out=scores, where=ok)
+    scores[ok] = 1.0 - scores[ok]
+    return float(scores.mean())
+
+
+# ------------------------------------------------------------------------------------------ registry
+def _precision(y_true, y_pred) -> float:
+    return precision_recall_f1(y_true, y_pred)["precision"]
+
+
+def _recall(y_true, y_pred) -> float:
+    return precision_recall_f1(y_true, y_pred)["recall"]
+
+
+def _f1(y_true, y_pred) -> float:
+    return precision_recall_f1(y_true, y_pred)["f1"]
+
+
+def _top5(y_true, y_score) -> float:
+    return top_k_accuracy(y_true, y_score, k=5)
+
+
+METRICS = {
+    "accuracy": accuracy,
+    "top_5_accuracy": _top5,
+    "precision": _precision,
+    "recall": _recall,
+    "f1": _f1,
+    "mse": mse,
+    "mae": mae,
+    "r2": r2_score,
+}
+
+
+def get_metric(metric) -> tuple[str, object]:
+    """(name, function) for a registry name, a ``(name, fn)`` pair or a function ``fn(y_true, y_pred)``."""
+    if isinstance(metric, str):
+        if metric not in METRICS:
+            raise ArgumentError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+        return metric, METRICS[metric]
+    if isinstance(metric, tuple) and len(metric) == 2 and isinstance(metric[0], str) and callable(metric[1]):
+        return metric
+    if callable(metric):
+        return getattr(metric, "__name__", "metric"), metric
+    raise ArgumentError(f"a metric must be a name ({', '.join(METRICS)}), a function or a (name, function) pair, "
+                        f"got {metric!r}")
