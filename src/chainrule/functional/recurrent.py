@@ -1,0 +1,518 @@
+"""Fused recurrent layers: a whole sequence of one RNN, LSTM or GRU layer is one op.
+
+Recorded step by step, an LSTM over T steps would put ~15 T ops in the graph. Fused, the forward loops
+over time only, and everything that does not depend on the recurrence is done for all steps at once:
+
+* each step is one matrix product for all gates, plus elementwise work; the input part W_ih x_t is
+  computed for every step up front (RNN, GRU), or joined to the step's product as
+  [W_hh, W_ih, b] [h_{t-1}; x_t; 1] (LSTM: one product per step, bias included);
+* whatever the backward needs of a step (the gates' local derivatives) is computed in the forward,
+  while the step's arrays are still in cache;
+* the backward loops over time in reverse, computing only the recurrence; the gradients of W_ih, W_hh,
+  the biases and the input are then single big matrix products over all steps.
+
+Inside, per-step arrays are stored transposed, features x batch: the gates are W h with h of
+shape (H, N), so that each gate is one contiguous (H, N) block and every elementwise op runs on
+contiguous memory (NumPy is several times slower on strided column slices).
+
+Gates use sigmoid(z) = 1 / (1 + exp(-z)) and tanh(z) = 2 sigmoid(2z) - 1, so one ``np.exp`` over the
+whole gate block computes every gate: the factors -1 (and -2 for a tanh gate) are folded into the
+weight rows (exact: powers of two), and the exponent is clipped at 80 so that exp never overflows
+(sigmoid(-80) < 2e-35, zero for any purpose). Layout seen from outside: x is (T, N, I), or (N, T, I)
+with ``batch_first``; h0 and c0 are (N, H); weights are PyTorch's: W_ih (G*H, I), W_hh (G*H, H),
+biases (G*H,).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..errors import ArgumentError, ShapeError
+
+
+class _Scratch:
+    """A small pool of large scratch arrays, reused from one call to the next.
+
+    A fresh multi-megabyte NumPy array gets new pages from the operating system, and the first write
+    to each 4 KiB page is a page fault: in the LSTM benchmark that cost a fifth of the run time. The
+    recurrent ops take their big internal arrays (never one they return) from here and give them
+    back once the backward is done with them, so a training loop touches the same memory every step.
+    """
+
+    def __init__(self, per_shape: int = 4, shapes: int = 24):
+        self.per_shape, self.shapes = per_shape, shapes
+        self.free: dict = {}
+
+    def take(self, shape, dtype) -> np.ndarray:
+        arrays = self.free.get((tuple(shape), np.dtype(dtype)))
+        return arrays.pop() if arrays else np.empty(shape, dtype=dtype)
+
+    def give(self, *arrays) -> None:
+        for a in arrays:
+            if a is None:
+                continue
+            kept = self.free.setdefault((a.shape, a.dtype), [])
+            if len(kept) < self.per_shape:
+                kept.append(a)
+        while len(self.free) > self.shapes:  # forget the oldest shapes (e.g. other sequence lengths)
+            del self.free[next(iter(self.free))]
+
+
+_scratch = _Scratch()
+
+
+class _RecurrentLayer(Function):
+    """Base of the fused layers: the saved scratch arrays named in ``pooled`` go back to the pool on release."""
+
+    pooled: tuple = ()
+
+    def release(self) -> None:
+        _scratch.give(*(getattr(self, name, None) for name in self.pooled))
+        super().release()
+
+
+def _sigmoid_of_negated(u, limit):
+    """Turn u = -z into sigmoid(z) = 1 / (1 + exp(-z)), in place; exp never sees more than ``limit`` (80).
+
+    ``limit`` is an array of u's shape: NumPy's minimum is several times faster against an array than
+    against a scalar.
+    """
+    np.minimum(u, limit, out=u)
+    np.exp(u, out=u)
+    u += 1
+    return np.divide(1, u, out=u)
+
+
+def _time_major(x, batch_first):
+    """x as a contiguous (T, N, I) array."""
+    return np.ascontiguousarray(x.swapaxes(0, 1)) if batch_first else np.ascontiguousarray(x)
+
+
+def _project(xt, w_ih, bias, scale=None):
+    """(scale * W_ih) x_t + scale * bias for every step at once: shape (T, G*H, N)."""
+    if scale is not None:
+        w_ih = w_ih * scale[:, None]
+        bias = None if bias is None else bias * scale
+    a = _scratch.take((xt.shape[0], w_ih.shape[0], xt.shape[1]), np.result_type(xt, w_ih))
+    np.matmul(w_ih, xt.transpose(0, 2, 1), out=a)
+    if bias is not None:
+        a += bias[:, None]
+    return a
+
+
+def _outputs(hs, batch_first):
+    """The outputs y_t = h_t from the stored states hs (T+1, H, N): a (T, N, H) or (N, T, H) view."""
+    return hs[1:].transpose(2, 0, 1) if batch_first else hs[1:].transpose(0, 2, 1)
+
+
+def _columns(gy, batch_first, skip_zero=False):
+    """dL/dy in the inside layout: a contiguous (T, H, N) scratch array (the caller may write into it).
+
+    With ``skip_zero``, None when dL/dy is all zero (the engine's fill for an output nobody used, as
+    in a classifier that reads only h_n), which saves the transposing copy and one add per step.
+    """
+    if skip_zero and not gy.any():
+        return None
+    g = gy.transpose(1, 2, 0) if batch_first else gy.transpose(0, 2, 1)
+    out = _scratch.take(g.shape, g.dtype)
+    np.copyto(out, g)
+    return out
+
+
+def _side_by_side(a):
+    """(T, R, N) -> (R, T*N) scratch copy: every step's columns side by side, for one matrix product."""
+    T, R, N = a.shape
+    out = _scratch.take((R, T * N), a.dtype)
+    np.copyto(out.reshape(R, T, N), a.transpose(1, 0, 2))
+    return out
+
+
+def _param_grads(self, dz_x, dz_h, needs, w_ih):
+    """dL/dx, dL/dW_ih, dL/dW_hh, dL/db_ih, dL/db_hh from every step's pre-activation gradients (T, G*H, N).
+
+    dz_x are the gradients of the input side W_ih x_t + b_ih, dz_h those of the hidden side W_hh h + b_hh
+    (the same array except in the GRU). dW = sum_t dz_t (G*H, N) @ [x_t or h_{t-1}] (N, .) is one product
+    once the steps are laid side by side: dz as (G*H, T*N).
+    """
+    T, G, N = dz_x.shape
+    xt, hs = self.xt, self.hs
+    dzx = _side_by_side(dz_x)
+    dzh = dzx if dz_h is dz_x else _side_by_side(dz_h)
+    gx = gw_ih = gw_hh = gb_ih = gb_hh = None
+    if needs[0]:
+        gx = (dzx.T @ w_ih).reshape(T, N, -1)
+        gx = gx.swapaxes(0, 1) if self.batch_first else gx
+    if needs[-4]:
+        gw_ih = dzx @ xt.reshape(T * N, -1)
+    if needs[-3]:
+        hp = _scratch.take((T, N, hs.shape[1]), hs.dtype)  # h_{t-1} for every step, as rows
+        np.copyto(hp, hs[:-1].transpose(0, 2, 1))
+        gw_hh = dzh @ hp.reshape(T * N, -1)
+        _scratch.give(hp)
+    if needs[-2]:
+        gb_ih = dzx.sum(axis=1)
+    if needs[-1]:
+        gb_hh = dzh.sum(axis=1)
+    _scratch.give(dzx, None if dzh is dzx else dzh)
+    return gx, gw_ih, gw_hh, gb_ih, gb_hh
+
+
+# ------------------------------------------------------------------------------------------------ RNN
+class RNNLayer(_RecurrentLayer):
+    """One Elman RNN layer over a whole sequence.
+
+    Math
+    ----
+    h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),  act = tanh or relu;  y_t = h_t
+    backward, t = T-1 .. 0:  dh_t = gy_t + dh_{t+1}^rec,  dz_t = dh_t * act'(z_t)
+        (tanh: 1 - h_t^2,  relu: [h_t > 0]),  dh_t^rec = W_hh^T dz_t
+    dW_ih = sum_t dz_t x_t^T,  dW_hh = sum_t dz_t h_{t-1}^T,  db = sum_t dz_t,  dx_t = W_ih^T dz_t,  dh0 = dh_0^rec
+    """
+
+    def __init__(self, nonlinearity="tanh", batch_first=False):
+        self.nonlinearity, self.batch_first = nonlinearity, batch_first
+
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
+        xt = _time_major(x, self.batch_first)
+        a = _project(xt, w_ih, None if b_ih is None else b_ih + b_hh)
+        T, H, N = a.shape
+        hs = np.empty((T + 1, H, N), dtype=a.dtype)  # h_0 .. h_T, each (H, N)
+        hs[0] = h0.T
+        for t in range(T):
+            z = np.matmul(w_hh, hs[t], out=hs[t + 1])
+            z += a[t]
+            if self.nonlinearity == "tanh":
+                np.tanh(z, out=z)
+            else:
+                np.maximum(z, 0, out=z)
+        _scratch.give(a)
+        self.xt, self.hs, self.w_ih, self.w_hh = xt, hs, w_ih, w_hh
+        return _outputs(hs, self.batch_first), hs[T].T.copy()
+
+    def backward(self, grads):
+        gy, gh_n = grads
+        h, w_hh_t = self.hs[1:], self.w_hh.T
+        deriv = 1 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)  # act'(z_t) from h_t
+        dz = _columns(gy, self.batch_first)  # becomes dz_t for every step
+        dh_rec = gh_n.T
+        for t in range(h.shape[0] - 1, -1, -1):
+            d = dz[t]
+            d += dh_rec
+            d *= deriv[t]
+            dh_rec = w_hh_t @ d
+        gx, gw_ih, gw_hh, gb_ih, gb_hh = _param_grads(self, dz, dz, self.needs_input_grad, self.w_ih)
+        _scratch.give(dz)
+        return gx, dh_rec.T, gw_ih, gw_hh, gb_ih, gb_hh
+
+
+# ----------------------------------------------------------------------------------------------- LSTM
+class LSTMLayer(_RecurrentLayer):
+    """One LSTM layer over a whole sequence; gate order i, f, g, o as in PyTorch.
+
+    Math
+    ----
+    [zi, zf, zg, zo] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh = W [h_{t-1}; x_t; 1],  W = [W_hh, W_ih, b]
+    i = sigmoid(zi),  f = sigmoid(zf),  g = tanh(zg),  o = sigmoid(zo)
+    c_t = f * c_{t-1} + i * g,  h_t = o * tanh(c_t),  y_t = h_t
+    backward, t = T-1 .. 0 (dh^rec, dc^rec start at dL/dh_T, dL/dc_T):
+        dh = gy_t + dh^rec,  dc = dc^rec + dh * o * (1 - tanh(c_t)^2)
+        dzi = dc * g * i (1 - i),  dzf = dc * c_{t-1} * f (1 - f),  dzg = dc * i * (1 - g^2),
+        dzo = dh * tanh(c_t) * o (1 - o)
+        dc^rec = dc * f,  dh^rec = W_hh^T [dzi, dzf, dzg, dzo]
+    dW = sum_t dz_t [h_{t-1}; x_t; 1]^T  (dW_hh, dW_ih and db_ih = db_hh in one product),  dx_t = W_ih^T dz_t
+    The stacked input s_t = [h_{t-1}; x_t; 1] makes each step one product W s_t, bias included; the
+    forward stores the factors that multiply dc and dh (m = [g i (1 - i), c_{t-1} f (1 - f), ...] and
+    p = o (1 - tanh(c_t)^2)), so each backward step is a few products.
+    """
+
+    pooled = ("a", "m", "p")
+
+    def __init__(self, batch_first=False):
+        self.batch_first = batch_first
+
+    def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
+        H, I = w_hh.shape[1], w_ih.shape[1]
+        dt = np.result_type(x, w_ih)
+        cols = [w_hh, w_ih] + ([] if b_ih is None else [(b_ih + b_hh)[:, None]])
+        scale = np.full((4 * H, 1), -1, dtype=dt)
+        scale[2 * H:3 * H] = -2  # g = tanh(zg) = 2 sigmoid(2 zg) - 1
+        w = np.concatenate(cols, axis=1).astype(dt, copy=False) * scale  # rows give -z (and -2 zg)
+        T, N = (x.shape[1], x.shape[0]) if self.batch_first else x.shape[:2]
+        K = w.shape[1]
+        # s[:, t] = s_t = [h_{t-1}; x_t; 1], steps side by side along axis 1, so that s[:, :T] is also the
+        # (K, T*N) matrix of the weight gradient; s[:H, 1:] are the outputs
+        s = np.empty((K, T + 1, N), dtype=dt)
+        s[:H, 0] = h0.T
+        s[H:H + I, :T] = x.transpose(2, 1, 0) if self.batch_first else x.transpose(2, 0, 1)
+        s[H:, T] = 0
+        s[H + I:, :T] = 1
+        grad = any(self.needs_input_grad)
+        a = _scratch.take((T, 4 * H, N), dt)  # the gates of every step
+        m = _scratch.take((T, 4 * H, N), dt) if grad else None
+        p = _scratch.take((T, H, N), dt) if grad else None
+        c = np.array(c0.T, dtype=dt, order="C")  # a copy: c is updated in place
+        tc = np.empty((H, N), dtype=dt)
+        limit = np.full((4 * H, N), 80, dtype=dt)
+        for t in range(T):
+            z = np.matmul(w, s[:, t], out=a[t])
+            _sigmoid_of_negated(z, limit)
+            i, f, g, o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
+            g *= 2
+            g -= 1
+            if grad:  # the local derivatives, while i, f, g, o and c_{t-1} are in cache
+                mi, mf, mg, mo = m[t, :H], m[t, H:2 * H], m[t, 2 * H:3 * H], m[t, 3 * H:]
+                np.subtract(1, i, out=mi)
+                mi *= i
+                mi *= g
+                np.subtract(1, f, out=mf)
+                mf *= f
+                mf *= c
+            c *= f
+            c += i * g
+            np.tanh(c, out=tc)
+            np.multiply(o, tc, out=s[:H, t + 1])
+            if grad:
+                np.multiply(g, g, out=mg)
+                np.subtract(1, mg, out=mg)
+                mg *= i
+                np.subtract(1, o, out=mo)
+                mo *= o
+                mo *= tc
+                np.multiply(tc, tc, out=p[t])
+                np.subtract(1, p[t], out=p[t])
+                p[t] *= o
+        if grad:
+            self.s, self.a, self.m, self.p, self.w_ih, self.w_hh = s, a, m, p, w_ih, w_hh
+        else:
+            _scratch.give(a)
+        y = s[:H, 1:].transpose(2, 1, 0) if self.batch_first else s[:H, 1:].transpose(1, 2, 0)
+        return y, s[:H, T].T.copy(), c.T.copy()
+
+    def backward(self, grads):
+        gy, gh_n, gc_n = grads
+        a, m, p, s, w_hh_t = self.a, self.m, self.p, self.s, self.w_hh.T
+        T, H4, N = a.shape
+        H = H4 // 4
+        gyt = _columns(gy, self.batch_first, skip_zero=True)
+        dz = _scratch.take((T, 4 * H, N), a.dtype)
+        dh_rec, dc = gh_n.T, np.array(gc_n.T, dtype=a.dtype, order="C")
+        for t in range(T - 1, -1, -1):
+            dh = dh_rec if gyt is None else np.add(gyt[t], dh_rec, out=gyt[t])
+            dc += dh * p[t]
+            np.multiply(m[t, :3 * H].reshape(3, H, N), dc, out=dz[t, :3 * H].reshape(3, H, N))
+            np.multiply(m[t, 3 * H:], dh, out=dz[t, 3 * H:])
+            dc *= a[t, H:2 * H]  # dc^rec = dc * f
+            dh_rec = w_hh_t @ dz[t]
+        dzs = _side_by_side(dz)  # (4H, T*N)
+        _scratch.give(gyt, dz)
+        needs = self.needs_input_grad
+        gx = gw_ih = gw_hh = gb = None
+        if needs[0]:
+            gx = (dzs.T @ self.w_ih).reshape(T, N, -1)
+            gx = gx.swapaxes(0, 1) if self.batch_first else gx
+        if any(needs[3:]):
+            K = s.shape[0]
+            gw = dzs @ s[:, :T].reshape(K, T * N).T  # [dW_hh, dW_ih, db]
+            I = self.w_ih.shape[1]
+            gw_hh, gw_ih = gw[:, :H], gw[:, H:H + I]
+            gb = gw[:, H + I] if K > H + I else None
+        _scratch.give(dzs)
+        return gx, dh_rec.T, dc.T, gw_ih, gw_hh, gb, gb
+
+
+# ------------------------------------------------------------------------------------------------ GRU
+class GRULayer(_RecurrentLayer):
+    """One GRU layer over a whole sequence; gate order r, z, n as in PyTorch.
+
+    Math
+    ----
+    r = sigmoid(W_ir x + b_ir + W_hr h + b_hr),  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+    hn = W_hn h + b_hn,  n = tanh(W_in x + b_in + r * hn),  h_t = (1 - z) * n + z * h_{t-1}
+    backward, t = T-1 .. 0 (dh^rec starts at dL/dh_T), with dh = gy_t + dh^rec:
+        dzn = dh * (1 - z) (1 - n^2),  dzz = dh * (h_{t-1} - n) z (1 - z),  dzr = dzn * hn * r (1 - r)
+        input side: [dzr, dzz, dzn];  hidden side: [dzr, dzz, dzn * r]
+        dh^rec = dh * z + W_hh^T [dzr, dzz, dzn * r]
+    Every step's gradient is dh times factors k that the forward stores.
+    """
+
+    pooled = ("a", "k", "kn")
+
+    def __init__(self, batch_first=False):
+        self.batch_first = batch_first
+
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
+        H = w_hh.shape[1]
+        neg = np.ones(3 * H, dtype=w_ih.dtype)
+        neg[:2 * H] = -1  # the r and z rows give -z
+        bias = None
+        if b_ih is not None:  # b_hr, b_hz join the input side; b_hn stays inside r * (...)
+            bias = b_ih.copy()
+            bias[:2 * H] += b_hh[:2 * H]
+        xt = _time_major(x, self.batch_first)
+        a = _project(xt, w_ih, bias, neg)
+        w_hh_s = w_hh * neg[:, None]
+        b_hn = None if b_hh is None else b_hh[2 * H:, None]
+        T, _, N = a.shape
+        dt = a.dtype
+        grad = any(self.needs_input_grad)
+        hs = np.empty((T + 1, H, N), dtype=dt)
+        hs[0] = h0.T
+        k = _scratch.take((T, 3 * H, N), dt) if grad else None  # hidden side: [dzr, dzz, dzn * r] = dh * k
+        kn = _scratch.take((T, H, N), dt) if grad else None  # input side: dzn = dh * kn
+        hw = np.empty((3 * H, N), dtype=dt)
+        limit = np.full((2 * H, N), 80, dtype=dt)
+        for t in range(T):
+            np.matmul(w_hh_s, hs[t], out=hw)
+            rz, n = a[t, :2 * H], a[t, 2 * H:]
+            rz += hw[:2 * H]
+            _sigmoid_of_negated(rz, limit)
+            r, z = rz[:H], rz[H:]
+            hn = hw[2 * H:]
+            if b_hn is not None:
+                hn += b_hn
+            n += r * hn
+            np.tanh(n, out=n)
+            h = hs[t + 1]
+            np.subtract(hs[t], n, out=h)  # h_t = n + z * (h_{t-1} - n)
+            if grad:
+                kz = k[t, H:2 * H]
+                np.subtract(1, z, out=kz)  # (h_{t-1} - n) z (1 - z)
+                kz *= z
+                kz *= h
+                knt = kn[t]
+                np.multiply(n, n, out=knt)  # (1 - z) (1 - n^2)
+                np.subtract(1, knt, out=knt)
+                knt *= 1 - z
+                np.multiply(knt, r, out=k[t, 2 * H:])
+                kr = k[t, :H]
+                np.subtract(1, r, out=kr)  # kn * hn * r (1 - r)
+                kr *= k[t, 2 * H:]
+                kr *= hn
+            h *= z
+            h += n
+        if grad:
+            self.xt, self.hs, self.a, self.k, self.kn, self.w_ih, self.w_hh = xt, hs, a, k, kn, w_ih, w_hh
+        else:
+            _scratch.give(a)
+        return _outputs(hs, self.batch_first), hs[T].T.copy()
+
+    def backward(self, grads):
+        gy, gh_n = grads
+        a, k, w_hh_t = self.a, self.k, self.w_hh.T
+        T, H3, N = a.shape
+        H = H3 // 3
+        dhs = _columns(gy, self.batch_first)  # becomes dh_t for every step
+        dz_h = _scratch.take((T, 3 * H, N), dhs.dtype)
+        dh_rec = gh_n.T
+        for t in range(T - 1, -1, -1):
+            dh = dhs[t]
+            dh += dh_rec
+            np.multiply(k[t].reshape(3, H, N), dh, out=dz_h[t].reshape(3, H, N))
+            dh_rec = w_hh_t @ dz_h[t]
+            dh_rec += dh * a[t, H:2 * H]
+        dz_x = _scratch.take(dz_h.shape, dz_h.dtype)
+        dz_x[:, :2 * H] = dz_h[:, :2 * H]
+        np.multiply(dhs, self.kn, out=dz_x[:, 2 * H:])
+        gx, gw_ih, gw_hh, gb_ih, gb_hh = _param_grads(self, dz_x, dz_h, self.needs_input_grad, self.w_ih)
+        _scratch.give(dhs, dz_h, dz_x)
+        return gx, dh_rec.T, gw_ih, gw_hh, gb_ih, gb_hh
+
+
+# ------------------------------------------------------------------------------------------ functions
+def _shape(v):
+    return np.shape(v.data if isinstance(v, Tensor) else v)
+
+
+def _check(layer, gates, x, states, w_ih, w_hh, b_ih, b_hh, batch_first):
+    xs = _shape(x)
+    if len(xs) != 3:
+        raise ShapeError(f"{layer}: input must be 3-D ({'(N, T, I)' if batch_first else '(T, N, I)'}), got {xs}")
+    ws_ih, ws_hh = _shape(w_ih), _shape(w_hh)
+    if len(ws_hh) != 2 or ws_hh[0] != gates * ws_hh[1]:
+        raise ShapeError(f"{layer}: weight_hh must have shape ({gates}*H, H), got {ws_hh}")
+    H = ws_hh[1]
+    if ws_ih != (gates * H, xs[2]):
+        raise ShapeError(f"{layer}: input has {xs[2]} features (last axis of {xs}), but weight_ih has shape "
+                         f"{ws_ih}, expected ({gates * H}, {xs[2]})")
+    if (b_ih is None) != (b_hh is None):
+        raise ArgumentError(f"{layer}: give both biases or neither")
+    for name, b in (("bias_ih", b_ih), ("bias_hh", b_hh)):
+        if b is not None and _shape(b) != (gates * H,):
+            raise ShapeError(f"{layer}: {name} has shape {_shape(b)}, expected ({gates * H},)")
+    N, T = (xs[0], xs[1]) if batch_first else (xs[1], xs[0])
+    if T == 0:
+        raise ShapeError(f"{layer}: the sequence is empty (input shape {xs})")
+    dtype = np.result_type(x.dtype if hasattr(x, "dtype") else np.float32, w_ih.dtype)
+    out = []
+    for name, s in states:
+        if s is None:
+            s = np.zeros((N, H), dtype=dtype)
+        elif _shape(s) != (N, H):
+            raise ShapeError(f"{layer}: {name} has shape {_shape(s)}, expected (batch, hidden_size) = {(N, H)}")
+        out.append(s)
+    return out
+
+
+def rnn_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity: str = "tanh", batch_first: bool = False):
+    """One Elman RNN layer over a sequence, fused; returns ``(y, h_n)``; see :class:`RNNLayer`.
+
+    Parameters
+    ----------
+    x : Tensor, shape (T, N, I), or (N, T, I) with ``batch_first``
+    h0 : Tensor of shape (N, H), or None for zeros
+    w_ih, w_hh : Tensor, shapes (H, I) and (H, H)
+    b_ih, b_hh : Tensor of shape (H,), optional
+    nonlinearity : 'tanh' or 'relu'
+
+    >>> import chainrule as cr
+    >>> from chainrule.functional.recurrent import rnn_layer
+    >>> y, h = rnn_layer(cr.randn(5, 2, 3), None, cr.randn(4, 3), cr.randn(4, 4))
+    >>> y.shape, h.shape
+    ((5, 2, 4), (2, 4))
+    """
+    if nonlinearity not in ("tanh", "relu"):
+        raise ArgumentError(f"rnn_layer: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+    (h0,) = _check("rnn_layer", 1, x, [("h0", h0)], w_ih, w_hh, b_ih, b_hh, batch_first)
+    return RNNLayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity=nonlinearity, batch_first=batch_first)
+
+
+def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, batch_first: bool = False):
+    """One LSTM layer over a sequence, fused; returns ``(y, h_n, c_n)``; see :class:`LSTMLayer`.
+
+    Parameters
+    ----------
+    x : Tensor, shape (T, N, I), or (N, T, I) with ``batch_first``
+    h0, c0 : Tensor of shape (N, H), or None for zeros
+    w_ih, w_hh : Tensor, shapes (4H, I) and (4H, H), gates i, f, g, o
+    b_ih, b_hh : Tensor of shape (4H,), optional
+
+    >>> import chainrule as cr
+    >>> from chainrule.functional.recurrent import lstm_layer
+    >>> y, h, c = lstm_layer(cr.randn(5, 2, 3), None, None, cr.randn(16, 3), cr.randn(16, 4))
+    >>> y.shape, h.shape, c.shape
+    ((5, 2, 4), (2, 4), (2, 4))
+    """
+    h0, c0 = _check("lstm_layer", 4, x, [("h0", h0), ("c0", c0)], w_ih, w_hh, b_ih, b_hh, batch_first)
+    return LSTMLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_first=batch_first)
+
+
+def gru_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, batch_first: bool = False):
+    """One GRU layer over a sequence, fused; returns ``(y, h_n)``; see :class:`GRULayer`.
+
+    Parameters
+    ----------
+    x : Tensor, shape (T, N, I), or (N, T, I) with ``batch_first``
+    h0 : Tensor of shape (N, H), or None for zeros
+    w_ih, w_hh : Tensor, shapes (3H, I) and (3H, H), gates r, z, n
+    b_ih, b_hh : Tensor of shape (3H,), optional
+
+    >>> import chainrule as cr
+    >>> from chainrule.functional.recurrent import gru_layer
+    >>> y, h = gru_layer(cr.randn(2, 5, 3), None, cr.randn(12, 3), cr.randn(12, 4), batch_first=True)
+    >>> y.shape, h.shape
+    ((2, 5, 4), (2, 4))
+    """
+    (h0,) = _check("gru_layer", 3, x, [("h0", h0)], w_ih, w_hh, b_ih, b_hh, batch_first)
+    return GRULayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh, batch_first=batch_first)

@@ -1,0 +1,219 @@
+"""Recurrent layers: RNN, LSTM and GRU, stacked ``num_layers`` deep, with PyTorch's names and layouts.
+
+Each layer of the stack runs its whole sequence as one fused op (:mod:`chainrule.functional.recurrent`):
+the loop over time steps happens inside NumPy-level code, and the graph gets one node per layer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...autograd.tensor import Tensor
+from ...backend import get_default_dtype
+from ...errors import ArgumentError, ArgumentTypeError, ShapeError
+from ...functional.norm import dropout as _dropout
+from ...functional.recurrent import GRULayer, LSTMLayer, RNNLayer
+from ...functional.shape import stack, unsqueeze
+from .. import init
+from ..module import Module, Parameter
+
+
+class _RNNBase(Module):
+    """Parameters, checks and the layer stack shared by RNN, LSTM and GRU."""
+
+    _gates = 1
+    _n_states = 1  # hidden states per layer: h (RNN, GRU) or h and c (LSTM)
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, dtype=None, generator=None):
+        super().__init__()
+        name = type(self).__name__
+        for arg, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ArgumentError(f"{name}: {arg} must be a positive integer, got {v!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout <= 1.0:
+            raise ArgumentError(f"{name}: dropout must be a probability in [0, 1], got {dropout!r}")
+        self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
+        self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
+        dt = np.dtype(dtype or get_default_dtype())
+        G, H = self._gates * self.hidden_size, self.hidden_size
+        for k in range(self.num_layers):  # insertion order = PyTorch's parameter order
+            fan = self.input_size if k == 0 else H
+            setattr(self, f"weight_ih_l{k}", Parameter(np.empty((G, fan), dtype=dt)))
+            setattr(self, f"weight_hh_l{k}", Parameter(np.empty((G, H), dtype=dt)))
+            if self.bias:
+                setattr(self, f"bias_ih_l{k}", Parameter(np.empty(G, dtype=dt)))
+                setattr(self, f"bias_hh_l{k}", Parameter(np.empty(G, dtype=dt)))
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator=None) -> None:
+        """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound, generator)
+
+    def _layer_params(self, k: int) -> list:
+        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
+        ps = [getattr(self, f"{n}_l{k}") for n in names]
+        return ps if self.bias else ps + [None, None]
+
+    def _name(self) -> str:
+        return f"{type(self).__name__}({self.input_size}, {self.hidden_size}, num_layers={self.num_layers})"
+
+    def _run_layer(self, x, states, params):  # pragma: no cover - subclasses define it
+        raise NotImplementedError
+
+    def _check_state(self, s, what: str, batched: bool, n: int):
+        if not isinstance(s, Tensor):
+            if not isinstance(s, np.ndarray):
+                raise ArgumentTypeError(f"{self._name()}: {what} must be a Tensor or an array, got {type(s).__name__}")
+            s = Tensor(s)
+        want = (self.num_layers, n, self.hidden_size) if batched else (self.num_layers, self.hidden_size)
+        if tuple(s.shape) != want:
+            layout = "(num_layers, batch, hidden_size)" if batched else "(num_layers, hidden_size)"
+            raise ShapeError(f"{self._name()}: {what} has shape {tuple(s.shape)}, expected {layout} = {want}")
+        return s if batched else unsqueeze(s, 1)
+
+    def _forward(self, x, hx):
+        """Run the stack; hx is None or a tuple of ``_n_states`` tensors of shape (num_layers, N, H)."""
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        shape = tuple(x.shape)
+        if len(shape) not in (2, 3):
+            layout = "(N, L, I)" if self.batch_first else "(L, N, I)"
+            raise ShapeError(f"{self._name()}: expected input of shape {layout} or unbatched (L, I), "
+                             f"got {shape} ({len(shape)}-D)")
+        if shape[-1] != self.input_size:
+            raise ShapeError(f"{self._name()}: input of shape {shape} has {shape[-1]} features in its last axis, "
+                             f"expected input_size={self.input_size}")
+        batched = len(shape) == 3
+        batch_first = self.batch_first and batched
+        if not batched:  # one sequence: a batch of one, time-major
+            x = unsqueeze(x, 1)
+        n = x.shape[0] if batch_first else x.shape[1]
+        states = [None] * self._n_states if hx is None else [self._check_state(s, w, batched, n)
+                                                              for s, w in zip(hx, ("h0", "c0"))]
+        finals = [[] for _ in range(self._n_states)]
+        for k in range(self.num_layers):
+            if k > 0 and self.dropout > 0 and self.training:
+                x = _dropout(x, self.dropout, True)
+            layer_states = [None if s is None else s[k] for s in states]
+            x, *ends = self._run_layer(x, layer_states, self._layer_params(k), batch_first)
+            for f, e in zip(finals, ends):
+                f.append(e)
+        finals = [unsqueeze(f[0], 0) if len(f) == 1 else stack(f, axis=0) for f in finals]
+        if not batched:
+            x = x.squeeze(1)
+            finals = [f.squeeze(1) for f in finals]
+        return x, finals
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        return s
+
+
+def _zeros_if_none(s, x, batch_first, H):
+    if s is not None:
+        return s
+    n = x.shape[0] if batch_first else x.shape[1]
+    return np.zeros((n, H), dtype=np.result_type(x.dtype, np.float32) if x.dtype.kind != "f" else x.dtype)
+
+
+class RNN(_RNNBase):
+    """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) (or relu), stacked ``num_layers`` deep.
+
+    Math: see :class:`chainrule.functional.recurrent.RNNLayer` (forward and backward through time).
+    Parameters ``weight_ih_l{k}`` (H, I or H), ``weight_hh_l{k}`` (H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}``
+    (H,), all ~ U(-1/sqrt(H), 1/sqrt(H)). ``forward(x, h0=None)`` takes x of shape (L, N, I) ((N, L, I)
+    with ``batch_first``, or unbatched (L, I)) and h0 (num_layers, N, H); it returns
+    ``(output, h_n)``, output (L, N, H) holding the last layer's h_t, h_n (num_layers, N, H).
+
+    >>> import chainrule as cr
+    >>> rnn = cr.nn.RNN(3, 5, num_layers=2)
+    >>> out, h = rnn(cr.randn(7, 4, 3))
+    >>> out.shape, h.shape
+    ((7, 4, 5), (2, 4, 5))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, dtype=None, generator=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ArgumentError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, dtype, generator)
+        self.nonlinearity = nonlinearity
+
+    def _run_layer(self, x, states, params, batch_first):
+        h0 = _zeros_if_none(states[0], x, batch_first, self.hidden_size)
+        return RNNLayer.apply(x, h0, *params, nonlinearity=self.nonlinearity, batch_first=batch_first)
+
+    def forward(self, x, h0=None):
+        out, (h_n,) = self._forward(x, None if h0 is None else (h0,))
+        return out, h_n
+
+
+class LSTM(_RNNBase):
+    """Long short-term memory, stacked ``num_layers`` deep; gates i, f, g, o as in PyTorch.
+
+    Math: i, f, o = sigmoid(.), g = tanh(.) of W_ih x_t + b_ih + W_hh h_{t-1} + b_hh (split in four),
+    c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t); the backward through time is in
+    :class:`chainrule.functional.recurrent.LSTMLayer`. Parameters ``weight_ih_l{k}`` (4H, I or H),
+    ``weight_hh_l{k}`` (4H, H), biases (4H,), all ~ U(-1/sqrt(H), 1/sqrt(H)).
+    ``forward(x, hx=None)`` with hx = (h0, c0), each (num_layers, N, H); returns
+    ``(output, (h_n, c_n))``.
+
+    >>> import chainrule as cr
+    >>> lstm = cr.nn.LSTM(28, 16, batch_first=True)
+    >>> out, (h, c) = lstm(cr.randn(8, 28, 28))
+    >>> out.shape, h.shape, c.shape
+    ((8, 28, 16), (1, 8, 16), (1, 8, 16))
+    """
+
+    _gates = 4
+    _n_states = 2
+
+    def _run_layer(self, x, states, params, batch_first):
+        h0 = _zeros_if_none(states[0], x, batch_first, self.hidden_size)
+        c0 = _zeros_if_none(states[1], x, batch_first, self.hidden_size)
+        return LSTMLayer.apply(x, h0, c0, *params, batch_first=batch_first)
+
+    def forward(self, x, hx=None):
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise ArgumentTypeError(f"{self._name()}: hx must be a tuple (h0, c0), got {type(hx).__name__}")
+        out, (h_n, c_n) = self._forward(x, hx)
+        return out, (h_n, c_n)
+
+
+class GRU(_RNNBase):
+    """Gated recurrent unit, stacked ``num_layers`` deep; gates r, z, n as in PyTorch.
+
+    Math: r, z = sigmoid(.), n = tanh(W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn)),
+    h_t = (1 - z) * n + z * h_{t-1}; the backward through time is in
+    :class:`chainrule.functional.recurrent.GRULayer`. Parameters ``weight_ih_l{k}`` (3H, I or H),
+    ``weight_hh_l{k}`` (3H, H), biases (3H,), all ~ U(-1/sqrt(H), 1/sqrt(H)).
+    ``forward(x, h0=None)`` returns ``(output, h_n)``.
+
+    >>> import chainrule as cr
+    >>> out, h = cr.nn.GRU(3, 5)(cr.randn(6, 3))  # unbatched: (L, I)
+    >>> out.shape, h.shape
+    ((6, 5), (1, 5))
+    """
+
+    _gates = 3
+
+    def _run_layer(self, x, states, params, batch_first):
+        h0 = _zeros_if_none(states[0], x, batch_first, self.hidden_size)
+        return GRULayer.apply(x, h0, *params, batch_first=batch_first)
+
+    def forward(self, x, h0=None):
+        out, (h_n,) = self._forward(x, None if h0 is None else (h0,))
+        return out, h_n
