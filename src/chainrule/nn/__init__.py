@@ -4,6 +4,42 @@ Names, constructor arguments, parameter names and shapes follow PyTorch, so a Py
 loads into the same architecture.
 """
 
-from . import init
-from .layers import Flatten, Identity, Linear
+from . import init, models
+from .layers import (
+    ELU,
+    GELU,
+    GRU,
+    LSTM,
+    RNN,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+    Residual,
+    ResidualBlock,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HingeLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
 from .module import Module, ModuleList, Parameter, Sequential

@@ -1,0 +1,177 @@
+"""Figures of a training run: loss and accuracy curves, decision boundaries, confusion matrices."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ._mpl import check_png_path, finish, new_figure
+
+
+def _history(history):
+    from ..train.history import History
+
+    if isinstance(history, History):
+        return history
+    if isinstance(history, (str, os.PathLike)):
+        return History.from_json(history)
+    if isinstance(history, (list, tuple)):
+        return History(history)
+    if isinstance(history, dict) and "epochs" in history:
+        return History(history["epochs"])
+    raise ArgumentTypeError(f"plot_curves: expected a History, a history.json path or a list of records, "
+                            f"got {type(history).__name__}")
+
+
+def plot_curves(history, path=None):
+    """Training (and validation) loss, then every metric, then the learning rate, per epoch.
+
+    ``history`` is a :class:`chainrule.train.History`, the path of a ``history.json``, or a list of records.
+    """
+    path = check_png_path(path) if path is not None else None
+    h = _history(history)
+    if not len(h):
+        raise ArgumentError("plot_curves: the history has no epochs")
+    keys = h.keys()
+    skip = {"epoch", "lr", "time"}
+    metrics = [k for k in keys if k not in skip and not k.startswith("val_") and k != "loss"]
+    panels = ["loss", *metrics] + (["lr"] if "lr" in keys else [])
+    fig, ax = new_figure(1, len(panels), figsize=(4.4 * len(panels), 3.8))
+    epochs = [e if e is not None else i + 1 for i, e in enumerate(h["epoch"])] if "epoch" in keys else \
+        list(range(1, len(h) + 1))
+
+    def series(key):
+        return np.array([np.nan if v is None else v for v in h[key]], dtype=np.float64)
+
+    for a, key in zip(ax[0], panels):
+        if key == "lr":
+            a.plot(epochs, series("lr"), color="C2", lw=1.8)
+            a.set(title="learning rate", xlabel="epoch")
+        else:
+            a.plot(epochs, series(key), "o-", ms=3, lw=1.6, label="training")
+            if "val_" + key in keys:
+                a.plot(epochs, series("val_" + key), "s--", ms=3, lw=1.6, label="validation")
+            a.set(title=key.replace("_", " "), xlabel="epoch")
+            a.legend(fontsize=8)
+        a.grid(alpha=0.3)
+    return finish(fig, path)
+
+
+def plot_decision_boundary(model, x, y, path=None, title: str = "decision boundary", resolution: int = 300):
+    """The regions a trained model assigns to each class over the plane, with the points (x, y) on top.
+
+    Parameters
+    ----------
+    model : nn.Module taking (N, 2) inputs and giving (N, C) logits (or (N, 1) for two classes)
+    x : array of shape (N, 2)
+    y : int array of shape (N,)
+    """
+    from ..train import predict
+
+    path = check_png_path(path) if path is not None else None
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ShapeError(f"plot_decision_boundary: x must have shape (N, 2), got {x.shape}")
+    pad = 0.15 * (x.max(axis=0) - x.min(axis=0)) + 1e-3
+    lo, hi = x.min(axis=0) - pad, x.max(axis=0) + pad
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(x.dtype if x.dtype.kind == "f" else np.float32)
+    out = predict(model, grid, batch_size=8192)
+    labels = out.argmax(axis=1) if out.ndim == 2 and out.shape[1] > 1 else (out.reshape(-1) > 0).astype(int)
+    k = int(max(labels.max(), y.max())) + 1
+    fig, ax = new_figure(1, 1, figsize=(5.6, 5))
+    a = ax[0, 0]
+    from matplotlib.colors import ListedColormap
+
+    colors = [f"C{i}" for i in range(k)]
+    a.contourf(gx, gy, labels.reshape(gx.shape), levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colors),
+               alpha=0.25)
+    a.contour(gx, gy, labels.reshape(gx.shape), levels=np.arange(k) + 0.5, colors="0.3", linewidths=0.8)
+    for c in range(k):
+        m = y == c
+        a.scatter(x[m, 0], x[m, 1], s=12, color=colors[c], edgecolors="white", linewidths=0.3, label=f"class {c}")
+    acc = float(np.mean(predict(model, x.astype(grid.dtype)).argmax(axis=1) == y)) if out.ndim == 2 and \
+        out.shape[1] > 1 else None
+    a.set(title=title + (f" (accuracy {acc:.3f})" if acc is not None else ""), xlabel="x1", ylabel="x2")
+    a.legend(fontsize=8, loc="best")
+    return finish(fig, path)
+
+
+def plot_confusion_matrix(cm, path=None, classes=None, title: str = "confusion matrix"):
+    """A confusion matrix (rows: true class, columns: predicted class) with its counts written in the cells."""
+    path = check_png_path(path) if path is not None else None
+    cm = np.asarray(cm)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ShapeError(f"plot_confusion_matrix: expected a square matrix, got shape {cm.shape}")
+    k = cm.shape[0]
+    names = [str(c) for c in (classes if classes is not None else range(k))]
+    if len(names) != k:
+        raise ShapeError(f"plot_confusion_matrix: {len(names)} class names for a {k}x{k} matrix")
+    size = min(3 + 0.45 * k, 10)
+    fig, ax = new_figure(1, 1, figsize=(size + 1, size))
+    a = ax[0, 0]
+    rows = cm.sum(axis=1, keepdims=True)
+    frac = np.divide(cm, rows, out=np.zeros(cm.shape, dtype=np.float64), where=rows > 0)
+    im = a.imshow(frac, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(im, ax=a, shrink=0.8, label="fraction of the true class")
+    if k <= 30:
+        for i in range(k):
+            for j in range(k):
+                if cm[i, j]:
+                    a.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=8,
+                           color="white" if frac[i, j] > 0.5 else "black")
+    a.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right" if
+                 max(map(len, names)) > 2 else "center", fontsize=8)
+    a.set_yticks(range(k), names, fontsize=8)
+    acc = np.trace(cm) / max(cm.sum(), 1)
+    a.set(xlabel="predicted class", ylabel="true class", title=f"{title} (accuracy {acc:.4f})")
+    return finish(fig, path)
+
+
+# ------------------------------------------------------------------------------------------ run folders
+def plot_run_confusion(run_dir: str, path=None):
+    """The confusion matrix of a ``chainrule train`` run on its test split."""
+    from .._rundata import load_run_data
+    from .._runner import load_run
+    from ..train import metrics, predict
+
+    cfg, model = load_run(run_dir)
+    meta = cfg["data"]
+    if meta["task"] != "classification":
+        raise ArgumentError(f"plot confusion: run {run_dir!r} is a regression run; a confusion matrix needs classes")
+    rd = load_run_data(cfg, run_meta=meta)
+    pred = predict(model, rd.x_test).argmax(axis=1)
+    cm = metrics.confusion_matrix(rd.y_test, pred, num_classes=int(meta["num_outputs"]))
+    return plot_confusion_matrix(cm, path, meta.get("classes"), title=f"{meta['dataset']} test set")
+
+
+def plot_run_boundary(run_dir: str | None, path=None):
+    """The decision boundary of a run trained on a 2-D set; without a run, of a small net trained on moons."""
+    from .._rundata import load_run_data
+
+    if run_dir is None:
+        return _quick_boundary(path)
+    from .._runner import load_run
+
+    cfg, model = load_run(run_dir)
+    meta = cfg["data"]
+    if tuple(meta["input_shape"]) != (2,) or meta["task"] != "classification":
+        raise ArgumentError(f"plot boundary: run {run_dir!r} was trained on {meta['dataset']} (inputs of shape "
+                            f"{tuple(meta['input_shape'])}); a decision boundary needs a 2-D classification set")
+    rd = load_run_data(cfg, run_meta=meta)
+    return plot_decision_boundary(model, rd.x_test, rd.y_test, path,
+                                  title=f"{cfg['model']['name']} on {meta['dataset']} (test points)")
+
+
+def _quick_boundary(path):
+    from .. import data, nn, optim, train
+    from ..nn.models import mlp
+
+    x, y = data.make_moons(600, noise=0.2, seed=0)
+    model = mlp([2, 32, 32, 2], activation="tanh", init="xavier", generator=np.random.default_rng(0))
+    opt = optim.Adam(model.parameters(), lr=0.02)
+    train.fit(model, nn.CrossEntropyLoss(), opt, (x, y), epochs=60, batch_size=64, seed=0, verbose=False,
+              metrics=(), progress=False)
+    return plot_decision_boundary(model, x, y, path, title="tanh MLP 2-32-32-2 on moons")
