@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FileFormatError, MissingFileError
+from .._files import read_bytes
+from ..errors import FileFormatError
 
 _TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 IMAGES_MAGIC = 2051
@@ -90,14 +91,7 @@ def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
     :class:`~chainrule.errors.FileFormatError` when it is not a valid IDX file.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise MissingFileError(f"IDX file not found: expected {path.name} in folder {path.parent}") from None
-    except IsADirectoryError:
-        raise FileFormatError(f"{path}: is a folder, expected an IDX file") from None
-    except OSError as exc:
-        raise FileFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    data = read_bytes(path, "IDX file")
     return parse_idx(decompress(data, str(path)), str(path), magic)
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ArgumentError, ArgumentTypeError, DataError, FileFormatError, MissingFileError
+from .._files import read_bytes
+from ..errors import ArgumentError, ArgumentTypeError, DataError, FileFormatError
 from .dataset import split_indices
 from .preprocessing import Standardizer
 
@@ -62,14 +63,7 @@ class TabularData:
 
 def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int], int]:
     """Header, data rows, their line numbers and the header's line number; structural checks only."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise MissingFileError(f"CSV file not found: expected {path.name} in folder {path.parent}") from None
-    except IsADirectoryError:
-        raise FileFormatError(f"{path}: is a folder, expected a CSV file") from None
-    except OSError as exc:
-        raise FileFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    raw = read_bytes(path, "CSV file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
