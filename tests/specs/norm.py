@@ -4,7 +4,8 @@ import numpy as np
 
 import chainrule as cr
 import chainrule.functional as F
-from chainrule.functional.recurrent import gru_layer, lstm_layer, rnn_layer
+from chainrule.functional.gru import gru_layer
+from chainrule.functional.recurrent import lstm_layer, rnn_layer
 
 from . import Arg, OpSpec
 

@@ -13,8 +13,9 @@ import numpy as np
 from ...autograd.tensor import Tensor
 from ...backend import get_default_dtype
 from ...errors import ArgumentError, ArgumentTypeError, ShapeError
+from ...functional.gru import GRULayer
 from ...functional.norm import dropout as _dropout
-from ...functional.recurrent import GRULayer, LSTMLayer, RNNLayer
+from ...functional.recurrent import LSTMLayer, RNNLayer
 from ...functional.shape import stack, unsqueeze
 from .. import init
 from ..module import Module, Parameter
@@ -198,7 +199,7 @@ class GRU(_RNNBase):
 
     Math: r, z = sigmoid(.), n = tanh(W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn)),
     h_t = (1 - z) * n + z * h_{t-1}; the backward through time is in
-    :class:`chainrule.functional.recurrent.GRULayer`. Parameters ``weight_ih_l{k}`` (3H, I or H),
+    :class:`chainrule.functional.gru.GRULayer`. Parameters ``weight_ih_l{k}`` (3H, I or H),
     ``weight_hh_l{k}`` (3H, H), biases (3H,), all ~ U(-1/sqrt(H), 1/sqrt(H)).
     ``forward(x, h0=None)`` returns ``(output, h_n)``.
 
