@@ -43,10 +43,13 @@ def _topological_order(root_fn) -> list:
     return order
 
 
-def _accumulate_leaf(t: Tensor, g: np.ndarray) -> None:
+def _accumulate_leaf(t: Tensor, g: np.ndarray, owned: bool = False) -> None:
     if t.grad is None:
-        # the first contribution is copied: g may be shared with other ops or tensors
-        t.grad = np.array(g, dtype=t.data.dtype, copy=True)
+        if owned and type(g) is np.ndarray and g.base is None and g.dtype == t.data.dtype:
+            t.grad = g  # nothing else holds g (a fresh array, not a view): adopt it, no copy
+        else:
+            # the first contribution is copied: g may be shared with other ops or tensors
+            t.grad = np.array(g, dtype=t.data.dtype, copy=True)
     else:
         t.grad += g
 
@@ -108,15 +111,19 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             gxs = (gxs,)
         if anomaly:
             _function._check_finite(type(fn).__name__, "backward", gxs)
+        fresh = fn.fresh_grads
         for x, gx, need in zip(fn.inputs, gxs, fn.needs_input_grad):
             if not need or gx is None:
                 continue
+            owned = fresh  # gx is a new array that only this loop holds
             if gx.shape != x.data.shape:
                 gx = unbroadcast(gx, x.data.shape)
+                owned = True  # a sum (new) or a reshaped view (which _accumulate_leaf copies)
             if gx.dtype != x.data.dtype:
                 gx = gx.astype(x.data.dtype)
+                owned = True
             if x._ctx is None:
-                _accumulate_leaf(x, gx)
+                _accumulate_leaf(x, gx, owned)
                 continue
             if x._retain:
                 _accumulate_leaf(x, gx)

@@ -21,6 +21,10 @@ Conventions every op keeps:
 * ``gy`` is never modified in place: it may be shared with other ops.
 * An op may return several arrays from ``forward`` (a tuple); ``backward`` then receives a tuple of
   gradients, with zeros for outputs that received none.
+* An op whose ``backward`` always returns newly allocated arrays (never ``gy``, a view of it or a saved
+  array, and a different array for each input) may set ``fresh_grads = True``. The engine then hands
+  such an array to a leaf as its first ``.grad`` without copying it (a weight gradient is often the
+  biggest array of a step).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class Function:
     n_outputs: int = 1
     out_meta: tuple = ()  # ((shape, dtype), ...) of the outputs, for zero-filling missing gradients
     released: bool = False
+    fresh_grads: bool = False  # backward returns arrays that nothing else holds (see the module docstring)
 
     def forward(self, *xs):  # pragma: no cover - every op overrides
         raise NotImplementedError

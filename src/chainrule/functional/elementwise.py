@@ -86,12 +86,29 @@ class Sigmoid(Function):
         return gy * self.y * (1 - self.y)
 
 
+def maximum0(x: np.ndarray) -> np.ndarray:
+    """max(x, 0) elementwise, the same as ``np.maximum(x, 0)`` (NaN stays NaN), about twice as fast.
+
+    NumPy's SIMD loop for ``maximum`` covers two contiguous arrays, not an array and a scalar, so a
+    contiguous x is viewed as rows of 256 and compared with one row of zeros (broadcast down the rows).
+
+    >>> maximum0(np.array([-1.0, 0.5, np.nan])).tolist()[:2]
+    [0.0, 0.5]
+    """
+    if x.flags.c_contiguous and x.size % 256 == 0 and x.size:
+        y = np.empty_like(x)
+        np.maximum(x.reshape(-1, 256), np.zeros(256, x.dtype), out=y.reshape(-1, 256))
+        return y
+    return np.maximum(x, 0)
+
+
 class ReLU(Function):
     """y = max(x, 0);  dL/dx = dL/dy * [x > 0]."""
 
     def forward(self, x):
-        self.mask = x > 0
-        return np.maximum(x, 0)
+        if self.needs_input_grad[0]:  # no mask when nothing will ask for the gradient (no_grad, inference)
+            self.mask = x > 0
+        return maximum0(x)
 
     def backward(self, gy):
         return gy * self.mask

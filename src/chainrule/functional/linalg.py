@@ -16,6 +16,8 @@ from ..errors import ChainruleError, ShapeError
 class MatMul(Function):
     """Y = A @ B;  dL/dA = dL/dY @ B^T,  dL/dB = A^T @ dL/dY  (1-D operands as row / column vectors)."""
 
+    fresh_grads = True  # every gradient below is a new product (or a view of one, which the engine copies)
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return np.matmul(a, b)
@@ -53,6 +55,8 @@ class Linear(Function):
 
     X has shape (N, in) or (..., in); W is (out, in) as in PyTorch; b is (out,) or absent.
     """
+
+    fresh_grads = True  # gx, gw, gb are new arrays: the engine may hand gw and gb to the weights uncopied
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w

@@ -1,0 +1,81 @@
+"""chainrule runner: ``python bench/_chainrule.py --workload mlp_train [--data-dir DIR] ...``.
+
+The same networks, loss, optimizer and batches as ``_torch.py``, written with chainrule's public API only
+(``nn``, ``F.cross_entropy``, ``optim.SGD``), the way a user would write them.
+"""
+
+from __future__ import annotations
+
+import _common as C
+
+import chainrule as cr
+import chainrule.functional as F
+from chainrule import nn, optim
+
+
+def mlp() -> nn.Module:
+    return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+
+def cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10),
+    )  # fmt: skip
+
+
+class LSTMNet(nn.Module):
+    """The 28 rows of an image as 28 time steps -> LSTM(28, 128) -> last hidden state -> Linear(128, 10)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(28, 128, batch_first=True)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(x)
+        return self.fc(h[-1])
+
+
+def _train(args, build, shape):
+    model = build()
+    x, y, data = C.load_split(args, "train")
+    get = C.batches(x.reshape(len(x), *shape), y, args.batch)
+    opt = optim.SGD(model.parameters(), lr=C.LR, momentum=C.MOMENTUM)
+    model.train()
+
+    def step(i):
+        xb, yb = get(i)
+        opt.zero_grad()
+        loss = F.cross_entropy(model(cr.from_numpy(xb)), yb)
+        loss.backward()
+        opt.step()
+
+    return "step", step, data
+
+
+def _infer(args, build, shape):
+    model = build()
+    x, y, data = C.load_split(args, "test")
+    get = C.batches(x.reshape(len(x), *shape), y, args.batch)
+    model.eval()
+
+    def step(i):
+        with cr.no_grad():
+            model(cr.from_numpy(get(i)[0]))
+
+    return "step", step, data
+
+
+BUILDERS = {
+    "mlp_train": lambda a: _train(a, mlp, (784,)),
+    "mlp_infer": lambda a: _infer(a, mlp, (784,)),
+    "cnn_train": lambda a: _train(a, cnn, (1, 28, 28)),
+    "cnn_infer": lambda a: _infer(a, cnn, (1, 28, 28)),
+    "lstm_train": lambda a: _train(a, LSTMNet, (28, 28)),
+}
+
+if __name__ == "__main__":
+    cr.manual_seed(0)
+    C.run("chainrule", BUILDERS, cr.__version__)
