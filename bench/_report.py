@@ -150,10 +150,12 @@ def render(results: dict, imports: dict | None, meta: dict) -> str:
     lines.append("Written by `python bench/run.py`; see `bench/README.md` for what is measured and how.")
     if meta.get("quick"):
         lines += ["", "**Quick mode (`--quick`): a smoke test on tiny random data; these numbers mean nothing.**"]
-    loads = [x[0] for x in (meta.get("load_start"), meta.get("load_end")) if x]
-    if loads and max(loads) > 0.5:
-        lines += ["", f"**The machine was busy (1-minute load average up to {max(loads):.1f} on "
-                  f"{os.cpu_count()} CPUs): other processes took CPU time, so these numbers are noisy.**"]  # fmt: skip
+    # Only the load at the start says whether something else was running: at the end the 1-minute average
+    # mostly counts the benchmark's own processes.
+    start = meta.get("load_start")
+    if start and start[0] > 0.5:
+        lines += ["", f"**The machine was busy (1-minute load average {start[0]:.1f} on {os.cpu_count()} CPUs "
+                  "when the run started): other processes may have taken CPU time, so these numbers are noisy.**"]
     lines += ["", "## Setup", "", *_setup(results, meta), ""]
     lines += ["## Targets", "", "| target | chainrule measured | met |", "| --- | --- | --- |"]
     lines += [f"| {t} | {m} | {ok} |" for t, m, ok in _targets(results, imports)]

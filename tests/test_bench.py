@@ -110,3 +110,12 @@ def test_mnist_is_found_in_the_folder_or_its_mnist_subfolder(tmp_path):
         for name in pair:
             (sub / name).write_bytes(b"")
     assert run.C.find_mnist(tmp_path) == sub and run.C.find_mnist(sub) == sub
+
+
+def test_accuracy_script_quick(tmp_path):
+    import accuracy
+
+    out = tmp_path / "ACCURACY.md"
+    assert accuracy.main(["--quick", "--out", str(out), "--runs", "MNIST MLP"]) == 0
+    text = out.read_text()
+    assert "| MNIST MLP |" in text and "random data" in text
