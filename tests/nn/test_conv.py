@@ -10,6 +10,8 @@ import chainrule.functional as F
 from chainrule import nn
 from chainrule.errors import ArgumentError, ArgumentTypeError, ShapeError
 
+from .torch_check import check_step
+
 CASES = [  # (in, out, kernel, kwargs, input shape): odd sizes, every stride / padding / dilation / groups
     (3, 4, 3, {}, (2, 3, 7, 5)),
     (3, 4, 3, dict(padding=1), (2, 3, 7, 5)),
@@ -39,17 +41,7 @@ def test_conv2d_matches_torch(in_c, out_c, k, kwargs, shape, mode, rng):
     ours, theirs = _torch_pair(torch, (in_c, out_c, k), kwargs, rng)
     getattr(ours, mode)()
     getattr(theirs, mode)()
-    x = rng.standard_normal(shape)
-    xo, xt = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    y, ty = ours(xo), theirs(xt)
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-6, atol=1e-9)
-    g = rng.standard_normal(ty.shape)
-    y.backward(g)
-    ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-6, atol=1e-9)
-    tparams = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad, tparams[name].grad.numpy(), rtol=1e-6, atol=1e-9, err_msg=name)
+    check_step(torch, ours, theirs, rng.standard_normal(shape))
 
 
 def test_lenet_stack_matches_torch(rng):

@@ -7,6 +7,8 @@ import chainrule as cr
 import chainrule.functional as F
 from chainrule import nn
 
+from .torch_check import check_step
+
 
 def _pair(torch, ours, theirs):
     """Give both modules the same float64 weights (theirs -> ours through the state dict)."""
@@ -16,22 +18,6 @@ def _pair(torch, ours, theirs):
             p.copy_(torch.randn_like(p))
     ours.double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-
-
-def _step(torch, ours, theirs, x, g):
-    """One forward + backward on both; compare output, input grad and every parameter grad."""
-    ours.zero_grad()
-    theirs.zero_grad()
-    xc = cr.tensor(x, requires_grad=True)
-    xt = torch.tensor(x, requires_grad=True)
-    y, ty = ours(xc), theirs(xt)
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-6, atol=1e-9)
-    y.backward(g)
-    ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(xc.grad, xt.grad.numpy(), rtol=1e-6, atol=1e-9)
-    tparams = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad, tparams[name].grad.numpy(), rtol=1e-6, atol=1e-9, err_msg=name)
 
 
 def _buffers_match(torch, ours, theirs):
@@ -61,11 +47,11 @@ def test_batchnorm_matches_torch_train_and_eval(cls, shape, kw, rng):
     _buffers_match(torch, ours, theirs)
     for _ in range(3):  # a few training steps: running statistics must follow
         x = rng.standard_normal(shape) * 2 + 1
-        _step(torch, ours, theirs, x, rng.standard_normal(shape))
+        check_step(torch, ours, theirs, x, rng.standard_normal(shape))
         _buffers_match(torch, ours, theirs)
     ours.eval()
     theirs.eval()
-    _step(torch, ours, theirs, rng.standard_normal(shape), rng.standard_normal(shape))
+    check_step(torch, ours, theirs, rng.standard_normal(shape), rng.standard_normal(shape))
     _buffers_match(torch, ours, theirs)
 
 
@@ -119,7 +105,7 @@ def test_layernorm_matches_torch(ns, shape, kw, rng):
     for mode in ("train", "eval"):
         getattr(ours, mode)()
         getattr(theirs, mode)()
-        _step(torch, ours, theirs, rng.standard_normal(shape) * 3, rng.standard_normal(shape))
+        check_step(torch, ours, theirs, rng.standard_normal(shape) * 3, rng.standard_normal(shape))
 
 
 def test_layernorm_float32_and_defaults():

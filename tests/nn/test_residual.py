@@ -6,6 +6,8 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 
+from .torch_check import check_step
+
 
 def test_residual_adds_the_identity_and_passes_gradient():
     lin = nn.Linear(3, 3)
@@ -82,17 +84,7 @@ def test_residual_block_matches_torch(c_in, c_out, stride, rng):
         getattr(theirs, mode)()
         ours.zero_grad()
         theirs.zero_grad()
-        x = rng.standard_normal((2, c_in, 6, 6))
-        xc, xt = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-        y, ty = ours(xc), theirs(xt)
-        np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-6, atol=1e-9)
-        g = rng.standard_normal(y.shape)
-        y.backward(g)
-        ty.backward(torch.tensor(g))
-        np.testing.assert_allclose(xc.grad, xt.grad.numpy(), rtol=1e-6, atol=1e-9)
-        tp = dict(theirs.named_parameters())
-        for name, p in ours.named_parameters():
-            np.testing.assert_allclose(p.grad, tp[name].grad.numpy(), rtol=1e-6, atol=1e-9, err_msg=name)
+        check_step(torch, ours, theirs, rng.standard_normal((2, c_in, 6, 6)))
         tsd = theirs.state_dict()
         for k, v in ours.state_dict().items():
             np.testing.assert_allclose(v, tsd[k].numpy(), rtol=1e-6, atol=1e-9, err_msg=k)
