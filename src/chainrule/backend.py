@@ -73,10 +73,6 @@ def get_default_dtype() -> np.dtype:
     return _default_dtype
 
 
-def is_float(dtype) -> bool:
-    return np.dtype(dtype).kind == "f"
-
-
 # ------------------------------------------------------------------------------------------- randomness
 _generator = None  # made on first use: importing numpy.random would add ~10 ms to `import chainrule`
 
@@ -133,15 +129,3 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     if g.shape != shape:  # a scalar input (shape ()) gets g reshaped; anything else is an engine bug
         g = g.reshape(shape)
     return g
-
-
-def broadcast_shapes(*shapes: tuple) -> tuple:
-    """The broadcast shape of ``shapes``, or a ShapeError naming them all."""
-    from .errors import ShapeError
-
-    try:
-        return np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise ShapeError(
-            "shapes " + ", ".join(str(tuple(s)) for s in shapes) + " cannot be broadcast together"
-        ) from None
