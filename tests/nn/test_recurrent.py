@@ -165,3 +165,15 @@ def test_recurrent_errors_name_layer_and_shapes():
         nn.RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(cr.ArgumentError, match="hidden_size"):
         nn.GRU(3, 0)
+
+
+def test_lstm_output_sequence_unused_costs_no_gradient(rng):
+    """A classifier reads only h_n: backward gets no gradient for the output sequence and must still be right."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = _make(torch, "LSTM")
+    x = rng.standard_normal((5, 3, I))
+    xc, xt = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours(xc)[1][0].sum().backward()
+    theirs(xt)[1][0].sum().backward()
+    np.testing.assert_allclose(xc.grad, xt.grad.numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ours.weight_hh_l0.grad, theirs.weight_hh_l0.grad.numpy(), rtol=1e-6, atol=1e-9)

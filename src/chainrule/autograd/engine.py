@@ -102,6 +102,8 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             continue
         if fn.n_outputs == 1:
             gy = gys[0]
+        elif fn.takes_none_grads:
+            gy = tuple(gys)
         else:
             gy = tuple(
                 g if g is not None else np.zeros(shape, dtype) for g, (shape, dtype) in zip(gys, fn.out_meta)

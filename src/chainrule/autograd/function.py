@@ -20,7 +20,8 @@ Conventions every op keeps:
 * Gradients may have the broadcast shape of the output: the engine un-broadcasts them, once.
 * ``gy`` is never modified in place: it may be shared with other ops.
 * An op may return several arrays from ``forward`` (a tuple); ``backward`` then receives a tuple of
-  gradients, with zeros for outputs that received none.
+  gradients, with zeros for outputs that received none (or None, if the op sets
+  ``takes_none_grads = True``: an LSTM whose output sequence nobody reads skips that work).
 * An op whose ``backward`` always returns newly allocated arrays (never ``gy``, a view of it or a saved
   array, and a different array for each input) may set ``fresh_grads = True``. The engine then hands
   such an array to a leaf as its first ``.grad`` without copying it (a weight gradient is often the
@@ -50,6 +51,7 @@ class Function:
     out_meta: tuple = ()  # ((shape, dtype), ...) of the outputs, for zero-filling missing gradients
     released: bool = False
     fresh_grads: bool = False  # backward returns arrays that nothing else holds (see the module docstring)
+    takes_none_grads: bool = False  # backward gets None, not zeros, for an output that received no gradient
 
     def forward(self, *xs):  # pragma: no cover - every op overrides
         raise NotImplementedError

@@ -6,8 +6,9 @@ over time only, and everything that does not depend on the recurrence is done fo
 * each step is one matrix product for all gates, plus elementwise work; the input part W_ih x_t is
   computed for every step up front (RNN, GRU), or joined to the step's product as
   [W_hh, W_ih, b] [h_{t-1}; x_t; 1] (LSTM: one product per step, bias included);
-* whatever the backward needs of a step (the gates' local derivatives) is computed in the forward,
-  while the step's arrays are still in cache;
+* whatever the backward needs of a step (the gates' local derivatives) is computed in the forward:
+  inside the loop (RNN, GRU), or, for the LSTM, for all steps at once after it, in a few big NumPy
+  calls instead of a dozen small ones per step;
 * the backward loops over time in reverse, computing only the recurrence; the gradients of W_ih, W_hh,
   the biases and the input are then single big matrix products over all steps.
 
@@ -17,13 +18,16 @@ contiguous memory (NumPy is several times slower on strided column slices).
 
 Gates use sigmoid(z) = 1 / (1 + exp(-z)) and tanh(z) = 2 sigmoid(2z) - 1, so one ``np.exp`` over the
 whole gate block computes every gate: the factors -1 (and -2 for a tanh gate) are folded into the
-weight rows (exact: powers of two), and the exponent is clipped at 80 so that exp never overflows
-(sigmoid(-80) < 2e-35, zero for any purpose). Layout seen from outside: x is (T, N, I), or (N, T, I)
+weight rows (exact: powers of two). Where exp(-z) overflows (z < -88 in float32), sigmoid(z) =
+1 / (1 + inf) = 0 is exact, so the LSTM lets it overflow with the warning silenced; the GRU clips the
+exponent at 80 instead (sigmoid(-80) < 2e-35, zero for any purpose). Layout seen from outside: x is (T, N, I), or (N, T, I)
 with ``batch_first``; h0 and c0 are (N, H); weights are PyTorch's: W_ih (G*H, I), W_hh (G*H, H),
 biases (G*H,).
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -39,25 +43,30 @@ class _Scratch:
     to each 4 KiB page is a page fault: in the LSTM benchmark that cost a fifth of the run time. The
     recurrent ops take their big internal arrays (never one they return) from here and give them
     back once the backward is done with them, so a training loop touches the same memory every step.
+    The lock makes the pool safe for models run from several threads at once.
     """
 
     def __init__(self, per_shape: int = 4, shapes: int = 24):
         self.per_shape, self.shapes = per_shape, shapes
         self.free: dict = {}
+        self.lock = threading.Lock()
 
     def take(self, shape, dtype) -> np.ndarray:
-        arrays = self.free.get((tuple(shape), np.dtype(dtype)))
-        return arrays.pop() if arrays else np.empty(shape, dtype=dtype)
+        with self.lock:
+            arrays = self.free.get((tuple(shape), np.dtype(dtype)))
+            a = arrays.pop() if arrays else None
+        return np.empty(shape, dtype=dtype) if a is None else a
 
     def give(self, *arrays) -> None:
-        for a in arrays:
-            if a is None:
-                continue
-            kept = self.free.setdefault((a.shape, a.dtype), [])
-            if len(kept) < self.per_shape:
-                kept.append(a)
-        while len(self.free) > self.shapes:  # forget the oldest shapes (e.g. other sequence lengths)
-            del self.free[next(iter(self.free))]
+        with self.lock:
+            for a in arrays:
+                if a is None:
+                    continue
+                kept = self.free.setdefault((a.shape, a.dtype), [])
+                if len(kept) < self.per_shape:
+                    kept.append(a)
+            while len(self.free) > self.shapes:  # forget the oldest shapes (e.g. other sequence lengths)
+                del self.free[next(iter(self.free))]
 
 
 _scratch = _Scratch()
@@ -225,101 +234,150 @@ class LSTMLayer(_RecurrentLayer):
     The stacked input s_t = [h_{t-1}; x_t; 1] makes each step one product W s_t, bias included; the
     forward stores the factors that multiply dc and dh (m = [g i (1 - i), c_{t-1} f (1 - f), ...] and
     p = o (1 - tanh(c_t)^2)), so each backward step is a few products.
+
     """
 
-    pooled = ("a", "m", "p")
+    pooled = ()
+    takes_none_grads = True  # an unread output sequence (a classifier reading h_n) costs nothing
 
     def __init__(self, batch_first=False):
         self.batch_first = batch_first
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
-        H, I = w_hh.shape[1], w_ih.shape[1]
+        H = w_hh.shape[1]
         dt = np.result_type(x, w_ih)
         cols = [w_hh, w_ih] + ([] if b_ih is None else [(b_ih + b_hh)[:, None]])
         scale = np.full((4 * H, 1), -1, dtype=dt)
         scale[2 * H:3 * H] = -2  # g = tanh(zg) = 2 sigmoid(2 zg) - 1
         w = np.concatenate(cols, axis=1).astype(dt, copy=False) * scale  # rows give -z (and -2 zg)
-        T, N = (x.shape[1], x.shape[0]) if self.batch_first else x.shape[:2]
-        K = w.shape[1]
-        # s[:, t] = s_t = [h_{t-1}; x_t; 1], steps side by side along axis 1, so that s[:, :T] is also the
-        # (K, T*N) matrix of the weight gradient; s[:H, 1:] are the outputs
-        s = np.empty((K, T + 1, N), dtype=dt)
-        s[:H, 0] = h0.T
-        s[H:H + I, :T] = x.transpose(2, 1, 0) if self.batch_first else x.transpose(2, 0, 1)
-        s[H:, T] = 0
-        s[H + I:, :T] = 1
-        grad = any(self.needs_input_grad)
-        a = _scratch.take((T, 4 * H, N), dt)  # the gates of every step
-        m = _scratch.take((T, 4 * H, N), dt) if grad else None
-        p = _scratch.take((T, H, N), dt) if grad else None
-        c = np.array(c0.T, dtype=dt, order="C")  # a copy: c is updated in place
-        tc = np.empty((H, N), dtype=dt)
-        limit = np.full((4 * H, N), 80, dtype=dt)
-        for t in range(T):
-            z = np.matmul(w, s[:, t], out=a[t])
-            _sigmoid_of_negated(z, limit)
-            i, f, g, o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
-            g *= 2
-            g -= 1
-            if grad:  # the local derivatives, while i, f, g, o and c_{t-1} are in cache
-                mi, mf, mg, mo = m[t, :H], m[t, H:2 * H], m[t, 2 * H:3 * H], m[t, 3 * H:]
-                np.subtract(1, i, out=mi)
-                mi *= i
-                mi *= g
-                np.subtract(1, f, out=mf)
-                mf *= f
-                mf *= c
-            c *= f
-            c += i * g
-            np.tanh(c, out=tc)
-            np.multiply(o, tc, out=s[:H, t + 1])
-            if grad:
-                np.multiply(g, g, out=mg)
-                np.subtract(1, mg, out=mg)
-                mg *= i
-                np.subtract(1, o, out=mo)
-                mo *= o
-                mo *= tc
-                np.multiply(tc, tc, out=p[t])
-                np.subtract(1, p[t], out=p[t])
-                p[t] *= o
-        if grad:
+        xt = x.swapaxes(0, 1) if self.batch_first else x  # (T, N, I), a view
+        s, a, m, p, c = _lstm_forward(w, xt, h0, c0, any(self.needs_input_grad), dt)
+        if a is not None:
             self.s, self.a, self.m, self.p, self.w_ih, self.w_hh = s, a, m, p, w_ih, w_hh
-        else:
-            _scratch.give(a)
+        T = xt.shape[0]
         y = s[:H, 1:].transpose(2, 1, 0) if self.batch_first else s[:H, 1:].transpose(1, 2, 0)
         return y, s[:H, T].T.copy(), c.T.copy()
 
     def backward(self, grads):
         gy, gh_n, gc_n = grads
-        a, m, p, s, w_hh_t = self.a, self.m, self.p, self.s, self.w_hh.T
-        T, H4, N = a.shape
-        H = H4 // 4
-        gyt = _columns(gy, self.batch_first, skip_zero=True)
-        dz = _scratch.take((T, 4 * H, N), a.dtype)
-        dh_rec, dc = gh_n.T, np.array(gc_n.T, dtype=a.dtype, order="C")
-        for t in range(T - 1, -1, -1):
-            dh = dh_rec if gyt is None else np.add(gyt[t], dh_rec, out=gyt[t])
-            dc += dh * p[t]
-            np.multiply(m[t, :3 * H].reshape(3, H, N), dc, out=dz[t, :3 * H].reshape(3, H, N))
-            np.multiply(m[t, 3 * H:], dh, out=dz[t, 3 * H:])
-            dc *= a[t, H:2 * H]  # dc^rec = dc * f
-            dh_rec = w_hh_t @ dz[t]
-        dzs = _side_by_side(dz)  # (4H, T*N)
-        _scratch.give(gyt, dz)
-        needs = self.needs_input_grad
-        gx = gw_ih = gw_hh = gb = None
-        if needs[0]:
-            gx = (dzs.T @ self.w_ih).reshape(T, N, -1)
-            gx = gx.swapaxes(0, 1) if self.batch_first else gx
-        if any(needs[3:]):
-            K = s.shape[0]
-            gw = dzs @ s[:, :T].reshape(K, T * N).T  # [dW_hh, dW_ih, db]
-            I = self.w_ih.shape[1]
+        if gy is not None and self.batch_first:
+            gy = gy.swapaxes(0, 1)  # (T, N, H)
+        gx, dh0, dc0, gw = _lstm_backward(self.s, self.a, self.m, self.p, self.w_hh, self.w_ih, gy, gh_n, gc_n,
+                                          self.needs_input_grad[0], any(self.needs_input_grad[3:]))
+        if gx is not None and self.batch_first:
+            gx = gx.swapaxes(0, 1)
+        gw_ih = gw_hh = gb = None
+        if gw is not None:
+            H, I = self.w_hh.shape[1], self.w_ih.shape[1]
             gw_hh, gw_ih = gw[:, :H], gw[:, H:H + I]
-            gb = gw[:, H + I] if K > H + I else None
-        _scratch.give(dzs)
-        return gx, dh_rec.T, dc.T, gw_ih, gw_hh, gb, gb
+            gb = gw[:, H + I] if gw.shape[1] > H + I else None
+        return gx, dh0, dc0, gw_ih, gw_hh, gb, gb
+
+    def release(self) -> None:
+        _scratch.give(getattr(self, "a", None), getattr(self, "m", None), getattr(self, "p", None))
+        super().release()
+
+
+def _lstm_forward(w, x, h0, c0, grad, dt):
+    """The recurrence over x (T, n, I) from h0 and c0 (n, H), with the joined, scaled weights w.
+
+    Returns (s, a, m, p, c): the stacked inputs s (K, T+1, n), the gates a (T, 4H, n), the backward's
+    factors m (T, 4H, n) and p (T, H, n) (a, m, p are None without ``grad``) and c_T (H, n).
+    """
+    T, n, I = x.shape
+    H4, K = w.shape
+    H = H4 // 4
+    # s[:, t] = s_t = [h_{t-1}; x_t; 1], steps side by side along axis 1, so that s[:, :T] is also the
+    # (K, T*n) matrix of the weight gradient; s[:H, 1:] are the outputs
+    s = np.empty((K, T + 1, n), dtype=dt)
+    s[:H, 0] = h0.T
+    s[H:H + I, :T] = x.transpose(2, 0, 1)
+    s[H:, T] = 0
+    s[H + I:, :T] = 1
+    a = _scratch.take((T, H4, n), dt)  # the gates of every step
+    cs = _scratch.take((T + 1, H, n), dt)  # c_0 .. c_T
+    tcs = _scratch.take((T, H, n), dt)  # tanh(c_1) .. tanh(c_T)
+    cs[0] = c0.T
+    ig = np.empty((H, n), dtype=dt)
+    # exp(-z) overflows to inf for z < -88 (float32): sigmoid = 1 / (1 + inf) = 0 is then exact
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            z = np.matmul(w, s[:, t], out=a[t])  # -z (and -2 zg)
+            np.exp(z, out=z)
+            z += 1
+            np.divide(1, z, out=z)  # sigmoid(z); the g rows hold sigmoid(2 zg)
+            i, f, g, o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
+            g *= 2
+            g -= 1  # tanh(zg) = 2 sigmoid(2 zg) - 1
+            c = np.multiply(f, cs[t], out=cs[t + 1])
+            np.multiply(i, g, out=ig)
+            c += ig
+            tc = np.tanh(c, out=tcs[t])
+            np.multiply(o, tc, out=s[:H, t + 1])
+    m = p = None
+    if grad:  # the local derivatives of every step at once, outside the recurrence
+        m, p = _scratch.take((T, H4, n), dt), _scratch.take((T, H, n), dt)
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        mif, mg, mo = m[:, :2 * H], m[:, 2 * H:3 * H], m[:, 3 * H:]
+        # s - s*s rather than s * (1 - s): NumPy's array-array loops are faster than 1 - s
+        np.multiply(a[:, :2 * H], a[:, :2 * H], out=mif)
+        np.subtract(a[:, :2 * H], mif, out=mif)
+        mif[:, :H] *= g  # g i (1 - i)
+        mif[:, H:] *= cs[:T]  # c_{t-1} f (1 - f)
+        np.multiply(g, g, out=mg)
+        mg *= i
+        np.subtract(i, mg, out=mg)  # i (1 - g^2)
+        np.multiply(o, o, out=mo)
+        np.subtract(o, mo, out=mo)
+        mo *= tcs  # tanh(c_t) o (1 - o)
+        np.multiply(tcs, tcs, out=p)
+        p *= o
+        np.subtract(o, p, out=p)  # o (1 - tanh(c_t)^2)
+    c = cs[T].copy()
+    _scratch.give(cs, tcs)
+    if not grad:
+        _scratch.give(a)
+        a = None
+    return s, a, m, p, c
+
+
+def _lstm_backward(s, a, m, p, w_hh, w_ih, gy, gh_n, gc_n, want_x, want_w):
+    """Back through time: dL/dx (T, n, I) or None, dL/dh0, dL/dc0 (n, H) and [dW_hh, dW_ih, db] or None.
+
+    gy (T, n, H), gh_n and gc_n (n, H) may each be None (no gradient reached that output).
+    """
+    T, H4, n = a.shape
+    H = H4 // 4
+    dt = a.dtype
+    gyt = None
+    if gy is not None:
+        gyt = _scratch.take((T, H, n), dt)
+        np.copyto(gyt, gy.transpose(0, 2, 1))
+    # dz[:, t] is step t's (4H, n) block; laid out (4H, T, n), dz is also the (4H, T*n) matrix of the
+    # weight gradient, with every step's columns side by side
+    dz = _scratch.take((H4, T, n), dt)
+    w_hh_t = w_hh.T
+    dh_rec = np.zeros((H, n), dtype=dt) if gh_n is None else gh_n.T
+    dc = np.zeros((H, n), dtype=dt) if gc_n is None else np.array(gc_n.T, dtype=dt, order="C")
+    tmp = np.empty((H, n), dtype=dt)
+    for t in range(T - 1, -1, -1):
+        dh = dh_rec if gyt is None else np.add(gyt[t], dh_rec, out=gyt[t])
+        np.multiply(dh, p[t], out=tmp)
+        dc += tmp
+        dzt = dz[:, t]
+        np.multiply(m[t, :3 * H].reshape(3, H, n), dc, out=dzt[:3 * H].reshape(3, H, n))  # dzi, dzf, dzg
+        np.multiply(m[t, 3 * H:], dh, out=dzt[3 * H:])
+        dc *= a[t, H:2 * H]  # dc^rec = dc * f
+        dh_rec = w_hh_t @ dzt
+    _scratch.give(gyt)
+    dzs = dz.reshape(H4, T * n)
+    gx = (dzs.T @ w_ih).reshape(T, n, -1) if want_x else None
+    gw = None
+    if want_w:
+        K = s.shape[0]
+        gw = dzs @ s[:, :T].reshape(K, T * n).T  # [dW_hh, dW_ih, db]
+    _scratch.give(dz)
+    return gx, dh_rec.T, dc.T, gw
 
 
 # ------------------------------------------------------------------------------------------ functions
