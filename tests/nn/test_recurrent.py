@@ -167,13 +167,20 @@ def test_recurrent_errors_name_layer_and_shapes():
         nn.GRU(3, 0)
 
 
-def test_lstm_output_sequence_unused_costs_no_gradient(rng):
-    """A classifier reads only h_n: backward gets no gradient for the output sequence and must still be right."""
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("used", ["h_n only", "output only"])
+def test_outputs_without_gradient(kind, used, rng):
+    """A classifier reads only h_n (or a tagger only the outputs): backward gets None for the unused
+    output (the engine's takes_none_grads) and must give the same gradients as PyTorch."""
     torch = pytest.importorskip("torch")
-    ours, theirs = _make(torch, "LSTM")
+    ours, theirs = _make(torch, kind, num_layers=2)
     x = rng.standard_normal((5, 3, I))
     xc, xt = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    ours(xc)[1][0].sum().backward()
-    theirs(xt)[1][0].sum().backward()
+    for model, inp in ((ours, xc), (theirs, xt)):
+        y, hn = model(inp)
+        h = hn[0] if kind == "LSTM" else hn
+        (h.sum() if used == "h_n only" else (y * y).sum()).backward()
     np.testing.assert_allclose(xc.grad, xt.grad.numpy(), rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(ours.weight_hh_l0.grad, theirs.weight_hh_l0.grad.numpy(), rtol=1e-6, atol=1e-9)
+    tp = dict(theirs.named_parameters())
+    for n, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, tp[n].grad.numpy(), rtol=1e-6, atol=1e-9, err_msg=n)

@@ -17,6 +17,7 @@ from .recurrent import (
     _RecurrentLayer,
     _scratch,
     _sigmoid_of_negated,
+    _state_grad,
     _time_major,
 )
 
@@ -37,6 +38,7 @@ class GRULayer(_RecurrentLayer):
     """
 
     pooled = ("a", "k", "kn")
+    takes_none_grads = True  # backward gets None for an output that received no gradient
 
     def __init__(self, batch_first=False):
         self.batch_first = batch_first
@@ -102,9 +104,9 @@ class GRULayer(_RecurrentLayer):
         a, k, w_hh_t = self.a, self.k, self.w_hh.T
         T, H3, N = a.shape
         H = H3 // 3
-        dhs = _columns(gy, self.batch_first)  # becomes dh_t for every step
+        dhs = _columns(gy, self.batch_first, (T, H, N), a.dtype)  # becomes dh_t for every step
         dz_h = _scratch.take((T, 3 * H, N), dhs.dtype)
-        dh_rec = gh_n.T
+        dh_rec = _state_grad(gh_n, (H, N), a.dtype)
         for t in range(T - 1, -1, -1):
             dh = dhs[t]
             dh += dh_rec

@@ -20,9 +20,10 @@ Gates use sigmoid(z) = 1 / (1 + exp(-z)) and tanh(z) = 2 sigmoid(2z) - 1, so one
 whole gate block computes every gate: the factors -1 (and -2 for a tanh gate) are folded into the
 weight rows (exact: powers of two). Where exp(-z) overflows (z < -88 in float32), sigmoid(z) =
 1 / (1 + inf) = 0 is exact, so the LSTM lets it overflow with the warning silenced; the GRU clips the
-exponent at 80 instead (sigmoid(-80) < 2e-35, zero for any purpose). Layout seen from outside: x is (T, N, I), or (N, T, I)
-with ``batch_first``; h0 and c0 are (N, H); weights are PyTorch's: W_ih (G*H, I), W_hh (G*H, H),
-biases (G*H,).
+exponent at 80 instead (sigmoid(-80) < 2e-35, zero for any purpose).
+
+Layout seen from outside: x is (T, N, I), or (N, T, I) with ``batch_first``; h0 and c0 are (N, H);
+weights are PyTorch's: W_ih (G*H, I), W_hh (G*H, H), biases (G*H,).
 """
 
 from __future__ import annotations
@@ -116,18 +117,22 @@ def _outputs(hs, batch_first):
     return hs[1:].transpose(2, 0, 1) if batch_first else hs[1:].transpose(0, 2, 1)
 
 
-def _columns(gy, batch_first, skip_zero=False):
+def _columns(gy, batch_first, shape, dtype):
     """dL/dy in the inside layout: a contiguous (T, H, N) scratch array (the caller may write into it).
 
-    With ``skip_zero``, None when dL/dy is all zero (the engine's fill for an output nobody used, as
-    in a classifier that reads only h_n), which saves the transposing copy and one add per step.
+    ``gy`` None (nobody used the output sequence, as in a classifier that reads only h_n) gives zeros.
     """
-    if skip_zero and not gy.any():
-        return None
-    g = gy.transpose(1, 2, 0) if batch_first else gy.transpose(0, 2, 1)
-    out = _scratch.take(g.shape, g.dtype)
-    np.copyto(out, g)
+    out = _scratch.take(shape, dtype)
+    if gy is None:
+        out.fill(0)
+    else:
+        np.copyto(out, gy.transpose(1, 2, 0) if batch_first else gy.transpose(0, 2, 1))
     return out
+
+
+def _state_grad(g, shape, dtype):
+    """dL/dh_n (or dL/dc_n) in the inside layout (H, N); zeros when it got no gradient (None)."""
+    return np.zeros(shape, dtype=dtype) if g is None else g.T
 
 
 def _side_by_side(a):
@@ -180,6 +185,8 @@ class RNNLayer(_RecurrentLayer):
     dW_ih = sum_t dz_t x_t^T,  dW_hh = sum_t dz_t h_{t-1}^T,  db = sum_t dz_t,  dx_t = W_ih^T dz_t,  dh0 = dh_0^rec
     """
 
+    takes_none_grads = True  # backward gets None for an output that received no gradient
+
     def __init__(self, nonlinearity="tanh", batch_first=False):
         self.nonlinearity, self.batch_first = nonlinearity, batch_first
 
@@ -204,8 +211,8 @@ class RNNLayer(_RecurrentLayer):
         gy, gh_n = grads
         h, w_hh_t = self.hs[1:], self.w_hh.T
         deriv = 1 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)  # act'(z_t) from h_t
-        dz = _columns(gy, self.batch_first)  # becomes dz_t for every step
-        dh_rec = gh_n.T
+        dz = _columns(gy, self.batch_first, h.shape, h.dtype)  # becomes dz_t for every step
+        dh_rec = _state_grad(gh_n, h.shape[1:], h.dtype)
         for t in range(h.shape[0] - 1, -1, -1):
             d = dz[t]
             d += dh_rec
@@ -357,8 +364,8 @@ def _lstm_backward(s, a, m, p, w_hh, w_ih, gy, gh_n, gc_n, want_x, want_w):
     # weight gradient, with every step's columns side by side
     dz = _scratch.take((H4, T, n), dt)
     w_hh_t = w_hh.T
-    dh_rec = np.zeros((H, n), dtype=dt) if gh_n is None else gh_n.T
-    dc = np.zeros((H, n), dtype=dt) if gc_n is None else np.array(gc_n.T, dtype=dt, order="C")
+    dh_rec = _state_grad(gh_n, (H, n), dt)
+    dc = np.array(_state_grad(gc_n, (H, n), dt), order="C")  # a copy: dc is updated in place
     tmp = np.empty((H, n), dtype=dt)
     for t in range(T - 1, -1, -1):
         dh = dh_rec if gyt is None else np.add(gyt[t], dh_rec, out=gyt[t])
