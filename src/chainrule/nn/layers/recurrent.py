@@ -2,6 +2,12 @@
 
 Each layer of the stack runs its whole sequence as one fused op (:mod:`chainrule.functional.recurrent`):
 the loop over time steps happens inside NumPy-level code, and the graph gets one node per layer.
+
+With ``bidirectional=True`` each layer runs twice: forward over x_0 .. x_{L-1}, and a second, reverse
+direction (its own parameters, suffixed ``_reverse``) over the time-reversed sequence, whose outputs are
+reversed back, so that position t holds the reverse state after reading x_t .. x_{L-1}. The output is
+[forward, reverse] joined along the features (2H); states are (num_layers * 2, N, H), ordered
+layer 0 forward, layer 0 reverse, layer 1 forward, ...
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from ...errors import ArgumentError, ArgumentTypeError, ShapeError
 from ...functional.gru import GRULayer
 from ...functional.norm import dropout as _dropout
 from ...functional.recurrent import LSTMLayer, RNNLayer
-from ...functional.shape import stack, unsqueeze
+from ...functional.shape import concatenate, stack, unsqueeze
 from .. import init
 from ..module import Module, Parameter
 
@@ -28,7 +34,8 @@ class _RNNBase(Module):
     _n_states = 1  # hidden states per layer: h (RNN, GRU) or h and c (LSTM)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, dtype=None, generator=None):
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
+                 generator=None):
         super().__init__()
         name = type(self).__name__
         for arg, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
@@ -38,15 +45,18 @@ class _RNNBase(Module):
             raise ArgumentError(f"{name}: dropout must be a probability in [0, 1], got {dropout!r}")
         self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
         self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
+        self.bidirectional = bool(bidirectional)
         dt = np.dtype(dtype or get_default_dtype())
         G, H = self._gates * self.hidden_size, self.hidden_size
+        D = 2 if self.bidirectional else 1
         for k in range(self.num_layers):  # insertion order = PyTorch's parameter order
-            fan = self.input_size if k == 0 else H
-            setattr(self, f"weight_ih_l{k}", Parameter(np.empty((G, fan), dtype=dt)))
-            setattr(self, f"weight_hh_l{k}", Parameter(np.empty((G, H), dtype=dt)))
-            if self.bias:
-                setattr(self, f"bias_ih_l{k}", Parameter(np.empty(G, dtype=dt)))
-                setattr(self, f"bias_hh_l{k}", Parameter(np.empty(G, dtype=dt)))
+            fan = self.input_size if k == 0 else D * H
+            for sfx in ("", "_reverse")[:D]:  # per layer: the forward direction's, then the reverse one's
+                setattr(self, f"weight_ih_l{k}{sfx}", Parameter(np.empty((G, fan), dtype=dt)))
+                setattr(self, f"weight_hh_l{k}{sfx}", Parameter(np.empty((G, H), dtype=dt)))
+                if self.bias:
+                    setattr(self, f"bias_ih_l{k}{sfx}", Parameter(np.empty(G, dtype=dt)))
+                    setattr(self, f"bias_hh_l{k}{sfx}", Parameter(np.empty(G, dtype=dt)))
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator=None) -> None:
@@ -55,13 +65,14 @@ class _RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound, generator)
 
-    def _layer_params(self, k: int) -> list:
+    def _layer_params(self, k: int, sfx: str = "") -> list:
         names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
-        ps = [getattr(self, f"{n}_l{k}") for n in names]
+        ps = [getattr(self, f"{n}_l{k}{sfx}") for n in names]
         return ps if self.bias else ps + [None, None]
 
     def _name(self) -> str:
-        return f"{type(self).__name__}({self.input_size}, {self.hidden_size}, num_layers={self.num_layers})"
+        bi = ", bidirectional=True" if self.bidirectional else ""
+        return f"{type(self).__name__}({self.input_size}, {self.hidden_size}, num_layers={self.num_layers}{bi})"
 
     def _run_layer(self, x, states, params):  # pragma: no cover - subclasses define it
         raise NotImplementedError
@@ -71,14 +82,16 @@ class _RNNBase(Module):
             if not isinstance(s, np.ndarray):
                 raise ArgumentTypeError(f"{self._name()}: {what} must be a Tensor or an array, got {type(s).__name__}")
             s = Tensor(s)
-        want = (self.num_layers, n, self.hidden_size) if batched else (self.num_layers, self.hidden_size)
+        layers = self.num_layers * 2 if self.bidirectional else self.num_layers
+        want = (layers, n, self.hidden_size) if batched else (layers, self.hidden_size)
         if tuple(s.shape) != want:
-            layout = "(num_layers, batch, hidden_size)" if batched else "(num_layers, hidden_size)"
+            first = "num_layers * 2" if self.bidirectional else "num_layers"
+            layout = f"({first}, batch, hidden_size)" if batched else f"({first}, hidden_size)"
             raise ShapeError(f"{self._name()}: {what} has shape {tuple(s.shape)}, expected {layout} = {want}")
         return s if batched else unsqueeze(s, 1)
 
     def _forward(self, x, hx):
-        """Run the stack; hx is None or a tuple of ``_n_states`` tensors of shape (num_layers, N, H)."""
+        """Run the stack; hx is None or a tuple of ``_n_states`` tensors of shape (num_layers * D, N, H)."""
         if not isinstance(x, Tensor):
             x = Tensor(x)
         shape = tuple(x.shape)
@@ -100,6 +113,9 @@ class _RNNBase(Module):
         for k in range(self.num_layers):
             if k > 0 and self.dropout > 0 and self.training:
                 x = _dropout(x, self.dropout, True)
+            if self.bidirectional:
+                x = self._run_both(x, states, k, batch_first, finals)
+                continue
             layer_states = [None if s is None else s[k] for s in states]
             x, *ends = self._run_layer(x, layer_states, self._layer_params(k), batch_first)
             for f, e in zip(finals, ends):
@@ -109,6 +125,23 @@ class _RNNBase(Module):
             x = x.squeeze(1)
             finals = [f.squeeze(1) for f in finals]
         return x, finals
+
+    def _run_both(self, x, states, k: int, batch_first: bool, finals: list):
+        """Layer k in both directions: [forward outputs, reverse outputs] along the features (..., 2H).
+
+        The reverse direction is the same fused op run on the time-reversed x; flipping its outputs back
+        puts at position t the state after reading x_{L-1} .. x_t. Appends the final states of both
+        directions (forward first) to ``finals``.
+        """
+        flip = (slice(None), slice(None, None, -1)) if batch_first else (slice(None, None, -1),)
+        ys = []
+        for d, sfx, xd in ((0, "", x), (1, "_reverse", x[flip])):
+            layer_states = [None if s is None else s[2 * k + d] for s in states]
+            y, *ends = self._run_layer(xd, layer_states, self._layer_params(k, sfx), batch_first)
+            ys.append(y)
+            for f, e in zip(finals, ends):
+                f.append(e)
+        return concatenate([ys[0], ys[1][flip]], axis=-1)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -120,6 +153,8 @@ class _RNNBase(Module):
             s += ", batch_first=True"
         if self.dropout:
             s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
         return s
 
 
@@ -138,6 +173,7 @@ class RNN(_RNNBase):
     (H,), all ~ U(-1/sqrt(H), 1/sqrt(H)). ``forward(x, h0=None)`` takes x of shape (L, N, I) ((N, L, I)
     with ``batch_first``, or unbatched (L, I)) and h0 (num_layers, N, H); it returns
     ``(output, h_n)``, output (L, N, H) holding the last layer's h_t, h_n (num_layers, N, H).
+    With ``bidirectional=True``: output (L, N, 2H), [forward, reverse]; h0 and h_n (num_layers * 2, N, H).
 
     >>> import chainrule as cr
     >>> rnn = cr.nn.RNN(3, 5, num_layers=2)
@@ -147,10 +183,12 @@ class RNN(_RNNBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, dtype=None, generator=None):
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype=None, generator=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ArgumentError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, dtype, generator)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype,
+                         generator)
         self.nonlinearity = nonlinearity
 
     def _run_layer(self, x, states, params, batch_first):
@@ -170,13 +208,17 @@ class LSTM(_RNNBase):
     :class:`chainrule.functional.recurrent.LSTMLayer`. Parameters ``weight_ih_l{k}`` (4H, I or H),
     ``weight_hh_l{k}`` (4H, H), biases (4H,), all ~ U(-1/sqrt(H), 1/sqrt(H)).
     ``forward(x, hx=None)`` with hx = (h0, c0), each (num_layers, N, H); returns
-    ``(output, (h_n, c_n))``.
+    ``(output, (h_n, c_n))``. With ``bidirectional=True`` the output has 2H features and the states
+    num_layers * 2 rows (see the module docstring).
 
     >>> import chainrule as cr
     >>> lstm = cr.nn.LSTM(28, 16, batch_first=True)
     >>> out, (h, c) = lstm(cr.randn(8, 28, 28))
     >>> out.shape, h.shape, c.shape
     ((8, 28, 16), (1, 8, 16), (1, 8, 16))
+    >>> out, (h, c) = cr.nn.LSTM(28, 16, num_layers=2, batch_first=True, bidirectional=True)(cr.randn(8, 28, 28))
+    >>> out.shape, h.shape, c.shape
+    ((8, 28, 32), (4, 8, 16), (4, 8, 16))
     """
 
     _gates = 4
