@@ -68,6 +68,23 @@ CASES = [
     ("csv non-numeric", lambda t: data.load_csv(_csv(t, "a,y\n1,0\nx,1\n3,1\n4,0\n5,1\n"), "y"), E.DataError,
      ValueError, ["line 3"]),
     ("mnist missing", lambda t: data.load_mnist(root=t), E.MissingFileError, FileNotFoundError, ["train-images"]),
+    ("class weight shape", lambda t: F.cross_entropy(cr.zeros(2, 3), np.array([0, 1]), weight=np.ones(4)),
+     E.ShapeError, ValueError, ["weight", "(3,)", "(4,)"]),
+    ("nll weight 2-D", lambda t: nn.NLLLoss(np.ones((3, 1))), E.ShapeError, ValueError,
+     ["NLLLoss", "weight", "(3, 1)"]),
+    ("pos_weight shape", lambda t: nn.BCEWithLogitsLoss(pos_weight=np.ones(4))(cr.zeros(2, 3), np.ones((2, 3))),
+     E.ShapeError, ValueError, ["pos_weight", "(4,)", "(2, 3)"]),
+    ("bce weight shape", lambda t: F.binary_cross_entropy(cr.full((2, 3), 0.5), np.ones((2, 3)), weight=np.ones(2)),
+     E.ShapeError, ValueError, ["weight", "(2,)", "(2, 3)"]),
+    ("ignore_index soft targets", lambda t: F.cross_entropy(cr.zeros(2, 3), np.full((2, 3), 1 / 3), ignore_index=0),
+     E.ArgumentError, ValueError, ["ignore_index=0", "probability"]),
+    ("label not ignored", lambda t: F.nll_loss(cr.zeros(2, 3), np.array([-100, -1])), E.DataError, ValueError,
+     ["-1", "ignore_index=-100"]),
+    ("ignore_index type", lambda t: nn.CrossEntropyLoss(ignore_index=0.5), E.ArgumentTypeError, TypeError,
+     ["ignore_index", "0.5"]),
+    ("weight as 3rd positional", lambda t: F.cross_entropy(cr.zeros(2, 3), np.array([0, 1]), np.ones(3)),
+     E.ArgumentTypeError, TypeError, ["label_smoothing", "weight="]),
+    ("softplus beta 0", lambda t: nn.Softplus(beta=0), E.ArgumentError, ValueError, ["beta", "0"]),
 ]
 
 

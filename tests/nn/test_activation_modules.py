@@ -20,6 +20,8 @@ CASES = [
     ("GELU", {}, {}),
     ("GELU", {"approximate": "tanh"}, {"approximate": "tanh"}),
     ("Softplus", {}, {}),
+    ("Softplus", {"beta": 2.0}, {"beta": 2.0}),
+    ("Softplus", {"beta": 0.5, "threshold": 1.0}, {"beta": 0.5, "threshold": 1.0}),
     ("Softmax", {}, {"dim": -1}),
     ("Softmax", {"axis": 1}, {"dim": 1}),
     ("Softmax", {"dim": 0}, {"dim": 0}),

@@ -81,3 +81,23 @@ SPECS = [
     OpSpec("logsumexp_all", lambda a: F.logsumexp(a, axis=None), [A((3, 4), low=-4, high=4)],
            lambda a: _logsumexp(a, None), lambda t, a: t.logsumexp(a, dim=(0, 1))),
 ]
+
+
+def _softplus(a, beta=1.0, threshold=20.0):
+    """PyTorch's softplus: log(1 + exp(beta a)) / beta, and a itself where beta a > threshold."""
+    return np.where(beta * a > threshold, a, np.logaddexp(0, beta * a) / beta)
+
+
+SPECS += [
+    # softplus's beta and threshold (linear above threshold / beta), kept off the switch point
+    OpSpec("softplus_beta", lambda a: F.softplus(a, beta=2.0), [A((3, 4), low=-5, high=5)],
+           lambda a: _softplus(a, 2.0), lambda t, a: t.nn.functional.softplus(a, beta=2.0)),
+    OpSpec("softplus_threshold", lambda a: F.softplus(a, beta=0.5, threshold=1.0),
+           [A((4, 4), low=-6, high=6, avoid=(2.0,))], lambda a: _softplus(a, 0.5, 1.0),
+           lambda t, a: t.nn.functional.softplus(a, beta=0.5, threshold=1.0)),
+    OpSpec("softplus_negative_beta", lambda a: F.softplus(a, beta=-1.5, threshold=3.0),
+           [A((3, 4), low=-5, high=5, avoid=(-2.0,))], lambda a: _softplus(a, -1.5, 3.0),
+           lambda t, a: t.nn.functional.softplus(a, beta=-1.5, threshold=3.0)),
+    OpSpec("softplus_default_threshold", F.softplus, [A((4, 5), low=15, high=30, avoid=(20.0,))],
+           _softplus, lambda t, a: t.nn.functional.softplus(a)),
+]

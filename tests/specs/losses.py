@@ -145,3 +145,91 @@ SPECS = [row for r in REDUCTIONS for row in _rows(r)] + [
     OpSpec("l2_penalty", lambda a, b: F.l2_penalty([a, b]), [A((3, 4)), A((4,))],
            lambda a, b: (a**2).sum() + (b**2).sum(), lambda t, a, b: (a**2).sum() + (b**2).sum()),
 ]
+
+
+# ------------------------------------------- PyTorch's options: class weights, ignore_index, pos_weight
+W5 = np.array([0.5, 2.0, 1.0, 0.2, 1.5])  # per-class weights for the 5-class rows
+W3 = np.array([1.5, 0.3, 1.0])
+LABELS_IGN = np.array([2, -100, 4, 1, 4, -100])  # 6 rows, 5 classes, two ignored (PyTorch's default -100)
+LABELS_2D_IGN = np.array([[0, 2, 1], [2, 1, 0]])  # ignore_index=1 inside the class range
+
+
+def _ce_w_ref(z, y, w, eps=0.0, ignore=-100, reduction="mean"):
+    """PyTorch's weighted, smoothed cross-entropy with ignored labels, classes on axis 1."""
+    s = z - z.max(axis=1, keepdims=True)
+    logp = np.moveaxis(s - np.log(np.exp(s).sum(axis=1, keepdims=True)), 1, -1)  # classes last
+    valid = y != ignore
+    ys = np.where(valid, y, 0)
+    wy = np.where(valid, w[ys], 0)
+    nll = -np.take_along_axis(logp, ys[..., None], -1)[..., 0] * wy
+    smooth = -(logp * w).sum(-1)
+    l = np.where(valid, (1 - eps) * nll + eps / z.shape[1] * smooth, 0)
+    return l.sum() / wy.sum() if reduction == "mean" else _reduce(l, reduction)
+
+
+def _bcel_w_ref(z, t, w, pw, reduction="mean"):
+    logsig, log1msig = -np.logaddexp(0, -z), -np.logaddexp(0, z)
+    return _reduce(-w * (pw * t * logsig + (1 - t) * log1msig), reduction)
+
+
+def _option_rows(r):
+    tf = lambda t: t.nn.functional  # noqa: E731
+    wt = lambda t, w: t.tensor(w)  # noqa: E731
+    return [
+        OpSpec(f"cross_entropy_weight_ignore_smooth_{r}",
+               lambda z: F.cross_entropy(z, LABELS_IGN, 0.1, r, weight=W5), [A((6, 5), low=-3, high=3)],
+               lambda z: _ce_w_ref(z, LABELS_IGN, W5, 0.1, -100, r),
+               lambda t, z: tf(t).cross_entropy(z, t.tensor(LABELS_IGN), weight=wt(t, W5), label_smoothing=0.1,
+                                                reduction=r)),
+        OpSpec(f"cross_entropy_2d_weight_ignore_smooth_{r}",
+               lambda z: F.cross_entropy(z, LABELS_2D_IGN, 0.2, r, weight=W3, ignore_index=1),
+               [A((2, 3, 3), low=-3, high=3)], lambda z: _ce_w_ref(z, LABELS_2D_IGN, W3, 0.2, 1, r),
+               lambda t, z: tf(t).cross_entropy(z, t.tensor(LABELS_2D_IGN), weight=wt(t, W3), ignore_index=1,
+                                                label_smoothing=0.2, reduction=r)),
+        OpSpec(f"cross_entropy_probs_weight_{r}", lambda z, q: F.cross_entropy(z, q, 0.1, r, weight=W3),
+               [A((4, 3), low=-3, high=3), A(make=_probs((4, 3)))],
+               lambda z, q: _reduce(-(((0.9 * q + 0.1 / 3) * W3) * (z - np.log(np.exp(z).sum(1, keepdims=True))))
+                                    .sum(1), r),
+               lambda t, z, q: tf(t).cross_entropy(z, q, weight=wt(t, W3), label_smoothing=0.1, reduction=r)),
+        OpSpec(f"nll_weight_ignore_{r}", lambda x: F.nll_loss(x, LABELS_IGN, r, weight=W5),
+               [A((6, 5), low=-3, high=0)],
+               lambda x: _nll_w_ref(x, LABELS_IGN, W5, -100, r),
+               lambda t, x: tf(t).nll_loss(x, t.tensor(LABELS_IGN), weight=wt(t, W5), reduction=r)),
+        OpSpec(f"nll_2d_weight_ignore_{r}", lambda x: F.nll_loss(x, LABELS_2D_IGN, r, weight=W3, ignore_index=1),
+               [A((2, 3, 3), low=-3, high=0)], lambda x: _nll_w_ref(x, LABELS_2D_IGN, W3, 1, r),
+               lambda t, x: tf(t).nll_loss(x, t.tensor(LABELS_2D_IGN), weight=wt(t, W3), ignore_index=1,
+                                           reduction=r)),
+        OpSpec(f"bce_logits_weight_pos_weight_{r}",
+               lambda z, t: F.binary_cross_entropy_with_logits(z, t, r, weight=W_ROWS, pos_weight=W3),
+               [A((4, 3), low=-4, high=4), A((4, 3), low=0, high=1)],
+               lambda z, t: _bcel_w_ref(z, t, W_ROWS, W3, r),
+               lambda t, z, y: tf(t).binary_cross_entropy_with_logits(z, y, weight=wt(t, W_ROWS),
+                                                                      pos_weight=wt(t, W3), reduction=r)),
+        OpSpec(f"bce_weight_{r}", lambda p, t: F.binary_cross_entropy(p, t, r, weight=W3),
+               [A((4, 3), low=0.05, high=0.95), A((4, 3), low=0, high=1)],
+               lambda p, t: _reduce(-W3 * (t * np.log(p) + (1 - t) * np.log(1 - p)), r),
+               lambda t, p, y: tf(t).binary_cross_entropy(p, y, weight=wt(t, W3), reduction=r)),
+    ]
+
+
+W_ROWS = np.array([[1.0], [0.5], [2.0], [0.0]])  # an elementwise weight broadcasting over (4, 3)
+
+
+def _nll_w_ref(x, y, w, ignore=-100, reduction="mean"):
+    xl = np.moveaxis(x, 1, -1)
+    valid = y != ignore
+    ys = np.where(valid, y, 0)
+    wy = np.where(valid, w[ys], 0)
+    l = -np.take_along_axis(xl, ys[..., None], -1)[..., 0] * wy
+    return l.sum() / wy.sum() if reduction == "mean" else _reduce(l, reduction)
+
+
+SPECS += [row for r in REDUCTIONS for row in _option_rows(r)] + [
+    OpSpec("bce_logits_pos_weight_3d", lambda z, t: F.binary_cross_entropy_with_logits(z, t, pos_weight=W3),
+           [A((2, 4, 3), low=-4, high=4), A((2, 4, 3), low=0, high=1, grad=False)],
+           lambda z, t: _bcel_w_ref(z, t, 1.0, W3),
+           lambda t, z, y: t.nn.functional.binary_cross_entropy_with_logits(z, y, pos_weight=t.tensor(W3))),
+    OpSpec("cross_entropy_unbatched_weight", lambda z: F.cross_entropy(z, np.array(3), weight=W5),
+           [A((5,), low=-3, high=3)], lambda z: _ce_ref(z, np.array(3)),
+           lambda t, z: t.nn.functional.cross_entropy(z, t.tensor(3), weight=t.tensor(W5))),
+]

@@ -175,14 +175,28 @@ class GELUTanh(Function):
 
 
 class Softplus(Function):
-    """y = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|));  dL/dx = dL/dy * sigmoid(x)."""
+    """u = beta x;  y = x where u > threshold, else log(1 + exp(u)) / beta = (max(u, 0) + log1p(exp(-|u|))) / beta;
+    dL/dx = dL/dy where u > threshold, else dL/dy * sigmoid(u).
+    """
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        self.beta, self.threshold = beta, threshold
 
     def forward(self, x):
-        self.x = x
-        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+        beta = self.beta
+        self.u = u = x if beta == 1 else x * beta
+        y = np.maximum(u, 0) + np.log1p(np.exp(-np.abs(u)))
+        if beta != 1:
+            y /= beta
+        over = u > self.threshold
+        self.over = over if over.any() else None
+        return y if self.over is None else np.where(over, x, y)
 
     def backward(self, gy):
-        return gy * stable_sigmoid(self.x)
+        s = stable_sigmoid(self.u)
+        if self.over is not None:
+            s[self.over] = 1
+        return gy * s
 
 
 class Softmax(Function):
@@ -300,18 +314,42 @@ def gelu(x, approximate: str = "none") -> Tensor:
     raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def softplus(x) -> Tensor:
-    """Softplus, a smooth ReLU, computed without overflow for any x.
+def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """Softplus, a smooth ReLU, computed without overflow for any x (PyTorch's definition).
 
     Math
     ----
-    y = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|));  dL/dx = dL/dy * sigmoid(x).
+    u = beta x;  y = log(1 + exp(u)) / beta = (max(u, 0) + log1p(exp(-|u|))) / beta,  and y = x where
+    u > threshold (linear there, as PyTorch);  dL/dx = dL/dy * sigmoid(u)  (dL/dy where u > threshold).
+
+    Parameters
+    ----------
+    x : Tensor of any shape
+    beta : nonzero number; a larger beta bends closer to relu
+    threshold : where u = beta x exceeds it, y = x
 
     >>> import chainrule as cr, chainrule.functional as F
     >>> F.softplus(cr.tensor([0.0, 1e4])).numpy().round(4)
     array([6.931e-01, 1.000e+04], dtype=float32)
+    >>> F.softplus(cr.tensor([0.0, 1.0]), beta=2.0).numpy().round(4)
+    array([0.3466, 1.0635], dtype=float32)
     """
-    return Softplus.apply(_in(x))
+    if type(beta) is float and type(threshold) is float and beta == 1.0 and threshold == 20.0:  # the default
+        return Softplus.apply(_in(x))
+    beta, threshold = _softplus_args(beta, threshold)
+    return Softplus.apply(_in(x), beta=beta, threshold=threshold)
+
+
+def _softplus_args(beta, threshold, where: str = "softplus") -> tuple[float, float]:
+    """Check softplus's beta (a finite nonzero number) and threshold (a finite number)."""
+    for arg, value in (("beta", beta), ("threshold", threshold)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ArgumentTypeError(f"{where}: {arg} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ArgumentError(f"{where}: {arg} must be finite, got {value!r}")
+    if beta == 0:
+        raise ArgumentError(f"{where}: beta must be nonzero (y = log(1 + exp(beta x)) / beta), got {beta!r}")
+    return float(beta), float(threshold)
 
 
 def softmax(x, axis: int = -1) -> Tensor:

@@ -5,101 +5,33 @@ or returned as they are. The backward first turns dL/d(reduced) into dL/dl_i (di
 mean), then applies the loss's own derivative. Targets get a gradient only when they are tensors that
 require one. Shapes must match exactly: unlike PyTorch, a (N, 1) prediction against a (N,) target is an
 error here, not a silent (N, N) broadcast.
+
+PyTorch's options are here with its semantics: per-class ``weight`` and ``ignore_index`` for
+cross_entropy / nll_loss ('mean' divides by the summed weight of the targets that count), elementwise
+``weight`` for the binary losses and ``pos_weight`` for binary_cross_entropy_with_logits. The default
+path of each loss does none of that work: every option is behind an ``is not None``.
+
+The multi-class losses (cross_entropy, nll_loss) live in :mod:`chainrule.functional.crossentropy` and
+are re-exported here; the shared checks and the reduction in :mod:`chainrule.functional._loss_core`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Function
-from ..autograd.tensor import Tensor, _as_array
-from ..errors import ArgumentError, DataError, DTypeError, ShapeError
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-# ------------------------------------------------------------------------------------- helpers
-def _in(x):
-    return x if isinstance(x, Tensor) else _as_array(x)
-
-
-def _data(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else x
-
-
-def _raw_target(target):
-    """Labels keep their integer dtype: a list [0, 2, 1] must not become floats as tensor data would."""
-    return target if isinstance(target, Tensor) else np.asarray(target)
-
-
-def _check_reduction(reduction, loss: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ArgumentError(f"{loss}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _float_target(target, like: np.ndarray, loss: str, what: str = "target"):
-    """A target that gets no gradient is cast to the prediction's dtype (no float32 -> float64 upcast)."""
-    target = _in(target)
-    t = _data(target)
-    if t.shape != like.shape:
-        raise ShapeError(f"{loss}: input has shape {like.shape} but {what} has shape {t.shape}; they must match")
-    if isinstance(target, Tensor) and target.requires_grad:
-        return target
-    if t.dtype != like.dtype:
-        t = t.astype(like.dtype)
-    return t
-
-
-def _labels(target, shape: tuple, num_classes: int, loss: str) -> np.ndarray:
-    """Check integer class labels: dtype, shape and range [0, num_classes)."""
-    t = _data(target)
-    if t.dtype.kind not in "iu":
-        raise DTypeError(f"{loss}: class-index targets must be integers, got dtype {t.dtype} "
-                         "(use .astype(np.int64); probability targets must have the input's shape)")
-    if t.shape != shape:
-        raise ShapeError(f"{loss}: input of shape {shape[:1] + (num_classes,) + shape[1:]} needs class-index "
-                         f"targets of shape {shape}, got {t.shape} (batch size {shape[0] if shape else 1} "
-                         f"vs {t.shape[0] if t.ndim else 1})")
-    if t.size and (t.min() < 0 or t.max() >= num_classes):
-        bad = t[(t < 0) | (t >= num_classes)].reshape(-1)[0]
-        raise DataError(f"{loss}: target label {bad} is out of range [0, {num_classes}) for {num_classes} classes")
-    return t
-
-
-def _classes_last(a: np.ndarray) -> np.ndarray:
-    """(N, C, d1, ...) -> (N*d1*..., C); (N, C) unchanged; (C,) -> (1, C)."""
-    if a.ndim == 2:
-        return a
-    if a.ndim == 1:
-        return a.reshape(1, -1)
-    return np.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
-
-
-def _classes_back(g: np.ndarray, shape: tuple) -> np.ndarray:
-    """The inverse of :func:`_classes_last` for a gradient of the input's ``shape``."""
-    if len(shape) <= 2:
-        return g.reshape(shape)
-    return np.moveaxis(g.reshape((shape[0],) + shape[2:] + (shape[1],)), -1, 1)
-
-
-class _Loss(Function):
-    """Shared by the fused losses: reduce per-element losses l, and turn dL/d(reduced) into dL/dl."""
-
-    def __init__(self, reduction="mean", **params):
-        self.reduction = reduction
-        self.__dict__.update(params)
-
-    def reduce(self, l: np.ndarray) -> np.ndarray:
-        self.n = l.size
-        if self.reduction == "mean":  # l.sum() / n: np.mean has a Python-level overhead that shows on hot paths
-            return np.asarray(l.sum() / l.size)
-        if self.reduction == "sum":
-            return np.asarray(l.sum())
-        return l
-
-    def grad_l(self, gy: np.ndarray) -> np.ndarray:
-        """dL/dl_i: gy / n for the mean, gy for the sum (a scalar, broadcast) and for 'none' (per element)."""
-        return gy / self.n if self.reduction == "mean" else gy
+from ..autograd.tensor import Tensor
+from ..errors import ArgumentError, DataError, ShapeError
+from ._loss_core import (
+    _check_reduction,
+    _data,
+    _elementwise_weight,
+    _float_target,
+    _in,
+    _labels,
+    _Loss,
+    _raw_target,
+)
+from .crossentropy import NLL, CrossEntropy, cross_entropy, nll_loss  # noqa: F401  (re-exported)
 
 
 # ------------------------------------------------------------------------------ regression losses
@@ -145,19 +77,25 @@ class Huber(_Loss):
 
 # ---------------------------------------------------------------------------- binary classification
 class BCE(_Loss):
-    """l = -(t log p + (1 - t) log(1 - p)), each log clamped to >= -100 (as PyTorch) so p = 0 or 1 is finite;
-    dl/dp = (p - t) / max(p (1 - p), 1e-12),  dl/dt = log(1 - p) - log(p).
+    """l = -w (t log p + (1 - t) log(1 - p)), each log clamped to >= -100 (as PyTorch) so p = 0 or 1 is finite,
+    w an optional elementwise weight (1 without);
+    dl/dp = w (p - t) / max(p (1 - p), 1e-12),  dl/dt = w (log(1 - p) - log(p)).
     """
+
+    w = None
 
     def forward(self, p, t):
         with np.errstate(divide="ignore"):  # log(0) = -inf is clamped right away
             self.logp = np.maximum(np.log(p), -100)
             self.log1mp = np.maximum(np.log1p(-p), -100)
         self.p, self.t = p, t
-        return self.reduce(-(t * self.logp + (1 - t) * self.log1mp))
+        l = -(t * self.logp + (1 - t) * self.log1mp)
+        return self.reduce(l if self.w is None else l * self.w)
 
     def backward(self, gy):
         g = self.grad_l(gy)
+        if self.w is not None:
+            g = g * self.w
         p = self.p
         gp = g * (p - self.t) / np.maximum(p * (1 - p), 1e-12) if self.needs_input_grad[0] else None
         gt = g * (self.log1mp - self.logp) if self.needs_input_grad[1] else None
@@ -167,94 +105,41 @@ class BCE(_Loss):
 class BCEWithLogits(_Loss):
     """l = max(z, 0) - z t + log1p(exp(-|z|))  (= -(t log sigmoid(z) + (1 - t) log(1 - sigmoid(z))));
     dl/dz = sigmoid(z) - t,  dl/dt = -z.
+    With pos_weight a (weighting the positive term) and sp(-z) = -log sigmoid(z) = max(-z, 0) + log1p(exp(-|z|)):
+    l = -(a t log sigmoid(z) + (1 - t) log(1 - sigmoid(z))) = (1 - t) z + (1 + (a - 1) t) sp(-z);
+    dl/dz = (1 - t) - (1 + (a - 1) t) sigmoid(-z),  dl/dt = (a - 1) sp(-z) - z.
+    An elementwise weight w multiplies l and both derivatives.
     """
+
+    w = pw = None
 
     def forward(self, z, t):
         self.z, self.t = z, t
         self.e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
-        return self.reduce(np.maximum(z, 0) - z * t + np.log1p(self.e))
+        if self.pw is None:
+            l = np.maximum(z, 0) - z * t + np.log1p(self.e)
+        else:
+            sp = np.maximum(-z, 0) + np.log1p(self.e)
+            self.lw = 1 + (self.pw - 1) * t
+            if self.needs_input_grad[1]:
+                self.sp = sp
+            l = (1 - t) * z + self.lw * sp
+        return self.reduce(l if self.w is None else l * self.w)
 
     def backward(self, gy):
         g = self.grad_l(gy)
+        if self.w is not None:
+            g = g * self.w
         z, e = self.z, self.e
+        if self.pw is not None:
+            sig_neg = np.where(z >= 0, e, 1) / (1 + e)  # sigmoid(-z)
+            gz = g * ((1 - self.t) - self.lw * sig_neg) if self.needs_input_grad[0] else None
+            gt = g * ((self.pw - 1) * self.sp - z) if self.needs_input_grad[1] else None
+            return gz, gt
         sig = np.where(z >= 0, 1, e) / (1 + e)
         gz = g * (sig - self.t) if self.needs_input_grad[0] else None
         gt = -g * z if self.needs_input_grad[1] else None
         return gz, gt
-
-
-# ------------------------------------------------------------------------- multi-class classification
-class CrossEntropy(_Loss):
-    """Softmax cross-entropy, one op. With z the logits of a row and m its maximum:
-    log p_j = (z_j - m) - log sum_k exp(z_k - m);  l = -sum_j q_j log p_j,
-    q the target distribution: one-hot at the label y, mixed with uniform by label smoothing eps,
-    q = (1 - eps) onehot(y) + eps / C;
-    dl/dz_j = p_j sum_k q_k - q_j  (= p_j - q_j for a distribution), dl/dq_j = -log p_j.
-    Class-index targets never build the one-hot matrix: the gradient is p, minus (1 - eps) at the label.
-    """
-
-    def forward(self, z, t):
-        self.shape = z.shape
-        z2 = _classes_last(z)
-        s = z2 - z2.max(axis=1, keepdims=True)
-        p = np.exp(s)
-        total = p.sum(axis=1, keepdims=True)
-        lse = np.log(total)  # log sum_k exp(z_k - m), shape (M, 1)
-        p /= total
-        self.p = p
-        eps, n_classes = self.eps, z2.shape[1]
-        if not self.soft:
-            self.rows, self.t = np.arange(z2.shape[0]), t.reshape(-1)
-            l = lse[:, 0] - s[self.rows, self.t]  # -log p_y
-            if eps:  # the uniform part: -(1/C) sum_j log p_j = lse - mean_j s_j
-                l = (1 - eps) * l + eps * (lse[:, 0] - s.mean(axis=1))
-        else:
-            q = _classes_last(t)
-            if eps:
-                q = (1 - eps) * q + eps / n_classes
-            logp = s - lse
-            self.q, self.qsum = q, np.sum(q, axis=1, keepdims=True)
-            if self.needs_input_grad[1]:
-                self.logp = logp
-            l = -np.sum(q * logp, axis=1)
-        batch = self.shape[:1] + self.shape[2:] if z.ndim > 1 else ()
-        return self.reduce(l.reshape(batch))
-
-    def backward(self, gy):
-        g = self.grad_l(gy)
-        if g.ndim:  # reduction 'none': one gradient per row, as a column
-            g = g.reshape(-1, 1)
-        eps, n_classes = self.eps, self.p.shape[1]
-        gz = gt = None
-        if self.needs_input_grad[0]:
-            if not self.soft:
-                gz = self.p * g
-                gz[self.rows, self.t] -= (1 - eps) * (g[:, 0] if g.ndim else g)
-                if eps:
-                    gz -= (eps / n_classes) * g
-            else:
-                gz = (self.p * self.qsum - self.q) * g
-            gz = _classes_back(gz, self.shape)
-        if self.soft and self.needs_input_grad[1]:
-            gt = _classes_back(-(1 - eps) * self.logp * g, self.shape)
-        return gz, gt
-
-
-class NLL(_Loss):
-    """l = -x_y (x: log-probabilities, y: the label);  dl/dx_j = -1 if j = y else 0."""
-
-    def forward(self, x, t):
-        self.shape = x.shape
-        x2 = _classes_last(x)
-        self.rows, self.t = np.arange(x2.shape[0]), t.reshape(-1)
-        l = -x2[self.rows, self.t]
-        return self.reduce(l.reshape(self.shape[:1] + self.shape[2:] if x.ndim > 1 else ()))
-
-    def backward(self, gy):
-        g = self.grad_l(gy)
-        gx = np.zeros((self.rows.size, self.shape[1] if len(self.shape) > 1 else self.shape[0]), dtype=gy.dtype)
-        gx[self.rows, self.t] = -(g.reshape(-1) if g.ndim else g)
-        return _classes_back(gx, self.shape)
 
 
 class BinaryHinge(_Loss):
@@ -348,19 +233,22 @@ def huber_loss(pred, target, delta: float = 1.0, reduction: str = "mean") -> Ten
     return _regression(Huber, "huber_loss", pred, target, reduction, delta=float(delta))
 
 
-def binary_cross_entropy(prob, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(prob, target, reduction: str = "mean", weight=None) -> Tensor:
     """Binary cross-entropy on probabilities (the output of a sigmoid).
 
     Math
     ----
-    l = -(t log p + (1 - t) log(1 - p)), logs clamped to >= -100 so p = 0 or 1 gives a finite loss;
-    dl/dp = (p - t) / (p (1 - p)) (denominator clamped to >= 1e-12).
+    l = -w (t log p + (1 - t) log(1 - p)), logs clamped to >= -100 so p = 0 or 1 gives a finite loss;
+    dl/dp = w (p - t) / (p (1 - p)) (denominator clamped to >= 1e-12).  w = 1 without a weight.
     Prefer :func:`binary_cross_entropy_with_logits` on raw scores: it is exact where the sigmoid saturates.
 
     Parameters
     ----------
     prob : Tensor of probabilities in [0, 1]
     target : Tensor of the same shape, values in [0, 1]
+    reduction : 'mean' | 'sum' | 'none'
+    weight : optional array or Tensor broadcasting to prob's shape (no gradient flows into it);
+        'mean' still divides by the number of elements, as PyTorch
 
     >>> import chainrule as cr, chainrule.functional as F
     >>> round(F.binary_cross_entropy(cr.tensor([0.9, 0.2]), cr.tensor([1.0, 0.0])).item(), 4)
@@ -373,96 +261,47 @@ def binary_cross_entropy(prob, target, reduction: str = "mean") -> Tensor:
         raise DataError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got values in "
                         f"[{np.min(p)}, {np.max(p)}] (for raw scores use binary_cross_entropy_with_logits)")
     t = _float_target(target, p, "binary_cross_entropy")
-    return BCE.apply(prob, t, reduction=reduction)
+    if weight is None:
+        return BCE.apply(prob, t, reduction=reduction)
+    return BCE.apply(prob, t, reduction=reduction, w=_elementwise_weight(weight, p, "binary_cross_entropy", "weight"))
 
 
-def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean", weight=None,
+                                     pos_weight=None) -> Tensor:
     """Sigmoid and binary cross-entropy in one stable op, on raw scores z.
 
     Math
     ----
     l = max(z, 0) - z t + log1p(exp(-|z|))  (= -(t log sigmoid(z) + (1 - t) log(1 - sigmoid(z))));
     dl/dz = sigmoid(z) - t.
+    With pos_weight a and weight w (as PyTorch): l = -w (a t log sigmoid(z) + (1 - t) log(1 - sigmoid(z)));
+    dl/dz = w ((1 - t) - (1 + (a - 1) t) sigmoid(-z)).
+
+    Parameters
+    ----------
+    logits : Tensor of raw scores
+    target : Tensor of the same shape, values in [0, 1]
+    reduction : 'mean' | 'sum' | 'none'
+    weight : optional array or Tensor broadcasting to the logits' shape (no gradient flows into it)
+    pos_weight : optional weight of the positive term, broadcasting to the logits' shape: one entry per class,
+        shape (C,), runs along the last axis (a > 1 raises recall); no gradient flows into it
 
     >>> import chainrule as cr, chainrule.functional as F
     >>> F.binary_cross_entropy_with_logits(cr.tensor([1e4, -1e4]), cr.tensor([1.0, 1.0]), reduction="none")
     tensor([    0., 10000.])
+    >>> round(F.binary_cross_entropy_with_logits(cr.tensor([0.0]), cr.tensor([1.0]), pos_weight=[3.0]).item(), 4)
+    2.0794
     """
-    return _regression(BCEWithLogits, "binary_cross_entropy_with_logits", logits, target, reduction)
-
-
-def cross_entropy(logits, target, label_smoothing: float = 0.0, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy on raw scores (logits), as one fused op.
-
-    Math
-    ----
-    log p = z - logsumexp(z) (row max subtracted first);  l = -log p_y for a label y, or -sum_j q_j log p_j
-    for a target distribution q. Label smoothing eps uses (1 - eps) q + eps / C instead of q.
-    dl/dz = p - q: the softmax minus the (smoothed) target. 'mean' averages over the rows.
-
-    Parameters
-    ----------
-    logits : Tensor (N, C), or (N, C, d1, ...), or (C,)
-    target : integer class indices of shape (N,) (or (N, d1, ...), or ()), values in [0, C);
-        or probabilities of the logits' shape
-    label_smoothing : float in [0, 1]
-    reduction : 'mean' | 'sum' | 'none'
-
-    >>> import chainrule as cr, chainrule.functional as F, numpy as np
-    >>> z = cr.tensor([[2.0, 1.0, 0.1]], requires_grad=True)
-    >>> loss = F.cross_entropy(z, np.array([0]))
-    >>> round(loss.item(), 4)
-    0.417
-    >>> loss.backward(); z.grad.round(3)  # softmax - onehot
-    array([[-0.341,  0.242,  0.099]], dtype=float32)
-    """
-    name = "cross_entropy"
-    _check_reduction(reduction, name)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ArgumentError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
-    logits = _in(logits)
-    z = _data(logits)
-    if z.ndim < 1 or z.shape[1 if z.ndim > 1 else 0] == 0:
-        raise ShapeError(f"{name}: logits must have shape (N, C) with C >= 1 classes, got {z.shape}")
-    if z.dtype.kind != "f":
-        raise DTypeError(f"{name}: logits must be floating point, got dtype {z.dtype}")
-    target = _raw_target(target)
-    t = _data(target)
-    if t.dtype.kind == "f" and t.shape == z.shape:  # probabilities
-        t = _float_target(target, z, name)
-        soft = True
-    else:
-        n_classes = z.shape[1] if z.ndim > 1 else z.shape[0]
-        t = _labels(t, z.shape[:1] + z.shape[2:] if z.ndim > 1 else (), n_classes, name)
-        soft = False
-    return CrossEntropy.apply(logits, t, reduction=reduction, eps=float(label_smoothing), soft=soft)
-
-
-def nll_loss(log_probs, target, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of the labels, given log-probabilities (e.g. from log_softmax).
-
-    Math
-    ----
-    l = -x_y;  dl/dx_j = -1 at j = y, 0 elsewhere.  nll_loss(log_softmax(z), y) == cross_entropy(z, y).
-
-    Parameters
-    ----------
-    log_probs : Tensor (N, C), or (N, C, d1, ...), or (C,)
-    target : integer class indices of shape (N,) (or (N, d1, ...), or ()), values in [0, C)
-
-    >>> import chainrule as cr, chainrule.functional as F, numpy as np
-    >>> F.nll_loss(cr.tensor([[-0.1, -2.5], [-1.0, -0.5]]), np.array([0, 1])).item()
-    0.30000001192092896
-    """
-    name = "nll_loss"
-    _check_reduction(reduction, name)
-    log_probs = _in(log_probs)
-    x = _data(log_probs)
-    if x.ndim < 1:
-        raise ShapeError(f"{name}: input must have shape (N, C), got {x.shape}")
-    n_classes = x.shape[1] if x.ndim > 1 else x.shape[0]
-    t = _labels(_data(_raw_target(target)), x.shape[:1] + x.shape[2:] if x.ndim > 1 else (), n_classes, name)
-    return NLL.apply(log_probs, t, reduction=reduction)
+    name = "binary_cross_entropy_with_logits"
+    if weight is None and pos_weight is None:
+        return _regression(BCEWithLogits, name, logits, target, reduction)
+    z = _data(_in(logits))
+    params = {}
+    if weight is not None:
+        params["w"] = _elementwise_weight(weight, z, name, "weight")
+    if pos_weight is not None:
+        params["pw"] = _elementwise_weight(pos_weight, z, name, "pos_weight")
+    return _regression(BCEWithLogits, name, logits, target, reduction, **params)
 
 
 def hinge_loss(scores, target, reduction: str = "mean") -> Tensor:
@@ -490,6 +329,6 @@ def hinge_loss(scores, target, reduction: str = "mean") -> Tensor:
             raise DataError(f"{name}: binary targets must be -1 or +1, got values {np.unique(t)[:5].tolist()}")
         return BinaryHinge.apply(scores, t.astype(s.dtype, copy=False), reduction=reduction)
     if s.ndim == 2:
-        t = _labels(t, s.shape[:1], s.shape[1], name)
+        t, _ = _labels(t, s.shape[:1], s.shape[1], name)
         return MultiMargin.apply(scores, t, reduction=reduction)
     raise ShapeError(f"{name}: scores must be (N,) for binary or (N, C) for multi-class, got shape {s.shape}")

@@ -94,10 +94,23 @@ class GELU(Module):
 
 
 class Softplus(Module):
-    """y = log(1 + exp(x)), computed stably;  dL/dx = dL/dy * sigmoid(x)."""
+    """y = log(1 + exp(beta x)) / beta, computed stably, and y = x where beta x > threshold (PyTorch's
+    definition);  dL/dx = dL/dy * sigmoid(beta x)  (dL/dy above the threshold).
+
+    >>> import chainrule as cr
+    >>> cr.nn.Softplus(beta=2.0)
+    Softplus(beta=2.0, threshold=20.0)
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = A._softplus_args(beta, threshold, "Softplus")
 
     def forward(self, x):
-        return A.softplus(x)
+        return A.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 def _axis(axis, dim, layer: str) -> int:
