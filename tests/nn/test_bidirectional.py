@@ -6,6 +6,8 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 
+from .test_recurrent import _compare  # the same check as the one-direction layers
+
 I, H, L, N = 3, 4, 5, 2
 
 KINDS = [("LSTM", {}), ("GRU", {}), ("RNN", {"nonlinearity": "tanh"}), ("RNN", {"nonlinearity": "relu"})]
@@ -25,28 +27,6 @@ def _call(kind, model, x, states):
     y, h = model(x, states[0] if states else None)
     return [y, h]
 
-
-def _compare(torch, kind, ours, theirs, x, states, rng):
-    """Forward + backward of (output, final states) on both; compare values, input, state and parameter grads."""
-    xc, xt = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    sc = [cr.tensor(s, requires_grad=True) for s in states]
-    st = [torch.tensor(s, requires_grad=True) for s in states]
-    loss, tloss = 0, 0
-    for o, t in zip(_call(kind, ours, xc, sc), _call(kind, theirs, xt, st)):
-        assert o.shape == tuple(t.shape)
-        np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-6, atol=1e-9)
-        g = rng.standard_normal(o.shape)
-        loss = loss + (o * g).sum()
-        tloss = tloss + (t * torch.tensor(g)).sum()
-    loss.backward()
-    tloss.backward()
-    np.testing.assert_allclose(xc.grad, xt.grad.numpy(), rtol=1e-6, atol=1e-9)
-    for a, b in zip(sc, st):
-        np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-6, atol=1e-9)
-    tp = dict(theirs.named_parameters())
-    assert [n for n, _ in ours.named_parameters()] == list(tp)
-    for n, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad, tp[n].grad.numpy(), rtol=1e-6, atol=1e-9, err_msg=n)
 
 
 @pytest.mark.parametrize("with_h0", [False, True], ids=["no_h0", "h0"])

@@ -40,18 +40,24 @@ class CrossEntropy(_Loss):
     Class-index targets never build the one-hot matrix: the gradient is p, minus (1 - eps) at the label.
     """
 
-    def forward(self, z, t):
+    def _softmax(self, z):
+        """Rows of z (classes last) shifted by their maximum, s = z - m, and lse = log sum_k exp(s_k)
+        (shape (M, 1)); saves the softmax p = exp(s - lse) for the backward."""
         self.shape = z.shape
         z2 = _classes_last(z)
         s = z2 - z2.max(axis=1, keepdims=True)
         p = np.exp(s)
         total = p.sum(axis=1, keepdims=True)
-        lse = np.log(total)  # log sum_k exp(z_k - m), shape (M, 1)
+        lse = np.log(total)
         p /= total
         self.p = p
-        eps, n_classes = self.eps, z2.shape[1]
+        return s, lse
+
+    def forward(self, z, t):
+        s, lse = self._softmax(z)
+        eps, n_classes = self.eps, s.shape[1]
         if not self.soft:
-            self.rows, self.t = np.arange(z2.shape[0]), t.reshape(-1)
+            self.rows, self.t = np.arange(s.shape[0]), t.reshape(-1)
             l = lse[:, 0] - s[self.rows, self.t]  # -log p_y
             if eps:  # the uniform part: -(1/C) sum_j log p_j = lse - mean_j s_j
                 l = (1 - eps) * l + eps * (lse[:, 0] - s.mean(axis=1))
@@ -99,15 +105,8 @@ class WeightedCrossEntropy(CrossEntropy):
     w = mask = None
 
     def forward(self, z, t):
-        self.shape = z.shape
-        z2 = _classes_last(z)
-        s = z2 - z2.max(axis=1, keepdims=True)
-        p = np.exp(s)
-        total = p.sum(axis=1, keepdims=True)
-        lse = np.log(total)
-        p /= total
-        self.p = p
-        eps, w, n_classes = self.eps, self.w, z2.shape[1]
+        s, lse = self._softmax(z)
+        eps, w, n_classes = self.eps, self.w, s.shape[1]
         batch = self.shape[:1] + self.shape[2:] if z.ndim > 1 else ()
         if self.soft:  # only class weights here
             q = _classes_last(t)
@@ -119,7 +118,7 @@ class WeightedCrossEntropy(CrossEntropy):
             if self.needs_input_grad[1]:
                 self.logp = logp * w  # dl/dq = -(1 - eps) w log p
             return self.reduce(-np.sum(q * logp, axis=1).reshape(batch))
-        self.rows, self.t = np.arange(z2.shape[0]), t.reshape(-1)
+        self.rows, self.t = np.arange(s.shape[0]), t.reshape(-1)
         r = _row_weights(self, z.dtype)
         lse = lse[:, 0]
         l = r * (lse - s[self.rows, self.t])
