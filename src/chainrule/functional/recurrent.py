@@ -241,10 +241,9 @@ class LSTMLayer(_RecurrentLayer):
     The stacked input s_t = [h_{t-1}; x_t; 1] makes each step one product W s_t, bias included; the
     forward stores the factors that multiply dc and dh (m = [g i (1 - i), c_{t-1} f (1 - f), ...] and
     p = o (1 - tanh(c_t)^2)), so each backward step is a few products.
-
     """
 
-    pooled = ()
+    pooled = ("a", "m", "p")
     takes_none_grads = True  # an unread output sequence (a classifier reading h_n) costs nothing
 
     def __init__(self, batch_first=False):
@@ -279,10 +278,6 @@ class LSTMLayer(_RecurrentLayer):
             gw_hh, gw_ih = gw[:, :H], gw[:, H:H + I]
             gb = gw[:, H + I] if gw.shape[1] > H + I else None
         return gx, dh0, dc0, gw_ih, gw_hh, gb, gb
-
-    def release(self) -> None:
-        _scratch.give(getattr(self, "a", None), getattr(self, "m", None), getattr(self, "p", None))
-        super().release()
 
 
 def _lstm_forward(w, x, h0, c0, grad, dt):
