@@ -321,7 +321,7 @@ def _lstm_forward(w, x, h0, c0, grad, dt):
         m, p = _scratch.take((T, H4, n), dt), _scratch.take((T, H, n), dt)
         i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
         mif, mg, mo = m[:, :2 * H], m[:, 2 * H:3 * H], m[:, 3 * H:]
-        # s - s*s rather than s * (1 - s): NumPy's array-array loops are faster than 1 - s
+        # a sigmoid's derivative s (1 - s), written s - s*s: two passes either way
         np.multiply(a[:, :2 * H], a[:, :2 * H], out=mif)
         np.subtract(a[:, :2 * H], mif, out=mif)
         mif[:, :H] *= g  # g i (1 - i)
