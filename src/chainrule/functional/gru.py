@@ -60,12 +60,11 @@ class GRULayer(_RecurrentLayer):
         grad = any(self.needs_input_grad)
         hs = np.empty((T + 1, H, N), dtype=dt)
         hs[0] = h0.T
-        k = _scratch.take((T, 3 * H, N), dt) if grad else None  # hidden side: [dzr, dzz, dzn * r] = dh * k
-        kn = _scratch.take((T, H, N), dt) if grad else None  # input side: dzn = dh * kn
-        hw = np.empty((3 * H, N), dtype=dt)
+        # the hidden side W_hh h + b_hh of every step, kept for the backward's factors (one buffer without grad)
+        hws = _scratch.take((T, 3 * H, N), dt) if grad else np.empty((1, 3 * H, N), dtype=dt)
         limit = np.full((2 * H, N), 80, dtype=dt)
         for t in range(T):
-            np.matmul(w_hh_s, hs[t], out=hw)
+            hw = np.matmul(w_hh_s, hs[t], out=hws[t if grad else 0])
             rz, n = a[t, :2 * H], a[t, 2 * H:]
             rz += hw[:2 * H]
             _sigmoid_of_negated(rz, limit)
@@ -77,22 +76,27 @@ class GRULayer(_RecurrentLayer):
             np.tanh(n, out=n)
             h = hs[t + 1]
             np.subtract(hs[t], n, out=h)  # h_t = n + z * (h_{t-1} - n)
-            if grad:
-                kz = k[t, H:2 * H]
-                np.subtract(1, z, out=kz)  # (h_{t-1} - n) z (1 - z)
-                kz *= z
-                kz *= h
-                knt = kn[t]
-                np.multiply(n, n, out=knt)  # (1 - z) (1 - n^2)
-                np.subtract(1, knt, out=knt)
-                knt *= 1 - z
-                np.multiply(knt, r, out=k[t, 2 * H:])
-                kr = k[t, :H]
-                np.subtract(1, r, out=kr)  # kn * hn * r (1 - r)
-                kr *= k[t, 2 * H:]
-                kr *= hn
             h *= z
             h += n
+        k = kn = None
+        if grad:  # the backward's factors for every step at once, outside the recurrence
+            k = _scratch.take((T, 3 * H, N), dt)  # hidden side: [dzr, dzz, dzn * r] = dh * k
+            kn = _scratch.take((T, H, N), dt)  # input side: dzn = dh * kn
+            r, z, n, hn = a[:, :H], a[:, H:2 * H], a[:, 2 * H:], hws[:, 2 * H:]
+            kr, kz, knr = k[:, :H], k[:, H:2 * H], k[:, 2 * H:]
+            np.multiply(z, z, out=kn)
+            np.subtract(z, kn, out=kn)  # z (1 - z), for a moment
+            np.subtract(hs[:-1], n, out=kz)
+            kz *= kn  # (h_{t-1} - n) z (1 - z)
+            np.multiply(n, n, out=kn)
+            kn -= 1
+            np.subtract(z, 1, out=knr)
+            kn *= knr  # (n^2 - 1)(z - 1) = (1 - z)(1 - n^2)
+            np.multiply(kn, r, out=knr)  # kn * r
+            np.subtract(1, r, out=kr)
+            kr *= knr
+            kr *= hn  # kn * hn * r (1 - r)
+            _scratch.give(hws)
         if grad:
             self.xt, self.hs, self.a, self.k, self.kn, self.w_ih, self.w_hh = xt, hs, a, k, kn, w_ih, w_hh
         else:
