@@ -1,4 +1,5 @@
-"""The bottom of the house: dtype policy, seeded random generators, un-broadcasting, malloc tuning.
+"""The bottom of the house: dtype policy, seeded random generators, un-broadcasting, malloc tuning,
+and the one-pass ``y = a*x + b*y`` the optimizers update with.
 
 Nothing here knows about tensors; everything above imports from here.
 """
@@ -47,6 +48,86 @@ def tune_malloc(mmap_threshold: int = 32 << 20, trim_threshold: int = 256 << 20)
 
 
 malloc_tuned = tune_malloc()
+
+# --------------------------------------------------------------------------------- in-place updates
+_axpby_funcs = None  # {dtype: BLAS routine}, found on first use (ctypes would add to the import time)
+_AXPBY_BLAS_MIN = 16384  # below this many elements NumPy's calls cost less than the ctypes call (~5 us)
+
+
+def _find_axpby() -> dict:
+    """BLAS's ``?axpby`` from the OpenBLAS inside NumPy's wheels, as ``{dtype: routine}``, or ``{}``.
+
+    NumPy's wheels ship OpenBLAS as ``scipy-openblas64`` (64-bit integers, symbols ``scipy_cblas_*64_``)
+    in ``numpy.libs`` (Linux, Windows) or ``numpy/.dylibs`` (macOS). Opening that file again returns the
+    copy NumPy already loaded, so its thread pool is shared, not doubled. Any other NumPy build (conda's
+    MKL, Accelerate, a system BLAS) gets ``{}`` and :func:`axpby` stays in NumPy. The routines are checked
+    against NumPy once before use. ``CHAINRULE_BLAS_AXPBY=0`` turns them off.
+    """
+    if os.environ.get("CHAINRULE_BLAS_AXPBY", "1") == "0":
+        return {}
+    try:
+        import ctypes
+        import glob
+
+        here = os.path.dirname(np.__file__)
+        found = [f for pattern in (os.path.join(here + ".libs", "*scipy_openblas64_*"),
+                                   os.path.join(here, ".dylibs", "*scipy_openblas64_*"))
+                 for f in glob.glob(pattern)]
+        if len(found) != 1:
+            return {}
+        lib = ctypes.CDLL(found[0])
+        funcs = {}
+        for dt, name, scalar in ((np.float32, "scipy_cblas_saxpby64_", ctypes.c_float),
+                                 (np.float64, "scipy_cblas_daxpby64_", ctypes.c_double)):
+            f = getattr(lib, name)
+            f.argtypes = [ctypes.c_int64, scalar, ctypes.c_void_p, ctypes.c_int64, scalar, ctypes.c_void_p,
+                          ctypes.c_int64]
+            f.restype = None
+            x, y = np.arange(1, 6, dtype=dt), np.arange(10, 15, dtype=dt)  # exact in both precisions
+            f(5, 2.0, x.ctypes.data, 1, 0.5, y.ctypes.data, 1)
+            if not np.array_equal(y, 2.0 * np.arange(1, 6) + 0.5 * np.arange(10, 15)):
+                return {}
+            funcs[np.dtype(dt)] = f
+        return funcs
+    except (OSError, AttributeError, ImportError):
+        return {}
+
+
+def axpby(a: float, x: np.ndarray, b: float, y: np.ndarray, tmp: np.ndarray | None = None) -> np.ndarray:
+    """``y = a * x + b * y`` in place in ``y``: the inner line of every optimizer, in one pass.
+
+    NumPy's ufuncs take two operands each, so in NumPy this line is up to three passes over memory
+    (``y *= b``, ``tmp = a * x``, ``y += tmp``). BLAS's ``axpby`` reads ``x`` and ``y`` once and writes
+    ``y`` once. On the MLP benchmark (669k weights) it takes SGD with momentum from about 0.50 to 0.28 ms
+    a step. The BLAS routine is used when NumPy's own OpenBLAS has it (see :func:`_find_axpby`), ``y``
+    has at least 16,384 elements (below that the ctypes call costs more than it saves), the dtype is
+    float32 or float64, both arrays are C-contiguous with the same shape and do not partly overlap;
+    NumPy does the same arithmetic otherwise. The two agree to rounding (BLAS may fuse the
+    multiply-add); one machine always takes the same path, so runs stay bit-for-bit reproducible.
+
+    ``tmp``, an array like ``y``, spares the NumPy path an allocation when ``a`` is not 1.
+
+    >>> y = np.array([1.0, 2.0]); axpby(2.0, np.array([10.0, 20.0]), 0.5, y)
+    array([20.5, 41. ])
+    """
+    global _axpby_funcs
+    if _axpby_funcs is None:
+        _axpby_funcs = _find_axpby()
+    f = _axpby_funcs.get(y.dtype) if y.size >= _AXPBY_BLAS_MIN else None
+    if (f is not None and x.dtype == y.dtype and x.shape == y.shape and x.flags.c_contiguous
+            and y.flags.c_contiguous and y.flags.writeable and (x is y or not np.may_share_memory(x, y))):
+        f(y.size, a, x.ctypes.data, 1, b, y.ctypes.data, 1)
+        return y
+    if b == 0.0:
+        return np.multiply(x, a, out=y)
+    if b != 1.0:
+        np.multiply(y, b, out=y)
+    if a == 1.0:
+        return np.add(y, x, out=y)
+    if a == -1.0:
+        return np.subtract(y, x, out=y)
+    return np.add(y, np.multiply(x, a, out=tmp), out=y)
+
 
 # ----------------------------------------------------------------------------------------------- dtypes
 _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))

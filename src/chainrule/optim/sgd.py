@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import axpby
 from ..errors import ArgumentError
 from .optimizer import Optimizer, check_number
 
@@ -78,17 +79,11 @@ class SGD(Optimizer):
             if v is None:
                 v = state["momentum_buffer"] = np.array(g, copy=True)
             else:
-                np.multiply(v, mom, out=v)
-                if damp:
-                    np.multiply(g, 1.0 - damp, out=tmp)
-                    np.add(v, tmp, out=v)
-                else:
-                    np.add(v, g, out=v)  # v = momentum * v + g
+                axpby(1.0 - damp, g, mom, v, tmp)  # v = momentum * v + (1 - dampening) * g, one pass
             if group["nesterov"]:
                 np.multiply(v, mom, out=tmp)
                 np.add(g, tmp, out=d)  # d = g + momentum * v
                 g = d
             else:
                 g = v
-        np.multiply(g, -lr, out=tmp)
-        np.add(w, tmp, out=w)  # w = w - lr * d
+        axpby(-lr, g, 1.0, w, tmp)  # w = w - lr * d, one pass
