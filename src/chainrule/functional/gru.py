@@ -18,6 +18,7 @@ from .recurrent import (
     _scratch,
     _sigmoid_of_negated,
     _state_grad,
+    _tanh_by_exp,
     _time_major,
 )
 
@@ -62,22 +63,22 @@ class GRULayer(_RecurrentLayer):
         hs[0] = h0.T
         # the hidden side W_hh h + b_hh of every step, kept for the backward's factors (one buffer without grad)
         hws = _scratch.take((T, 3 * H, N), dt) if grad else np.empty((1, 3 * H, N), dtype=dt)
-        limit = np.full((2 * H, N), 80, dtype=dt)
-        for t in range(T):
-            hw = np.matmul(w_hh_s, hs[t], out=hws[t if grad else 0])
-            rz, n = a[t, :2 * H], a[t, 2 * H:]
-            rz += hw[:2 * H]
-            _sigmoid_of_negated(rz, limit)
-            r, z = rz[:H], rz[H:]
-            hn = hw[2 * H:]
-            if b_hn is not None:
-                hn += b_hn
-            n += r * hn
-            np.tanh(n, out=n)
-            h = hs[t + 1]
-            np.subtract(hs[t], n, out=h)  # h_t = n + z * (h_{t-1} - n)
-            h *= z
-            h += n
+        with np.errstate(over="ignore"):  # exp = inf gives sigmoid = 0, tanh = -1 exactly
+            for t in range(T):
+                hw = np.matmul(w_hh_s, hs[t], out=hws[t if grad else 0])
+                rz, n = a[t, :2 * H], a[t, 2 * H:]
+                rz += hw[:2 * H]
+                _sigmoid_of_negated(rz)
+                r, z = rz[:H], rz[H:]
+                hn = hw[2 * H:]
+                if b_hn is not None:
+                    hn += b_hn
+                n += r * hn
+                _tanh_by_exp(n, out=n)
+                h = hs[t + 1]
+                np.subtract(hs[t], n, out=h)  # h_t = n + z * (h_{t-1} - n)
+                h *= z
+                h += n
         k = kn = None
         if grad:  # the backward's factors for every step at once, outside the recurrence
             k = _scratch.take((T, 3 * H, N), dt)  # hidden side: [dzr, dzz, dzn * r] = dh * k

@@ -83,16 +83,30 @@ class _RecurrentLayer(Function):
         super().release()
 
 
-def _sigmoid_of_negated(u, limit):
-    """Turn u = -z into sigmoid(z) = 1 / (1 + exp(-z)), in place; exp never sees more than ``limit`` (80).
+def _sigmoid_of_negated(u):
+    """Turn u = -z into sigmoid(z) = 1 / (1 + exp(-z)), in place.
 
-    ``limit`` is an array of u's shape: NumPy's minimum is several times faster against an array than
-    against a scalar.
+    For z < -88 (float32) exp overflows to inf and the result is exactly 0, as it should be: callers
+    silence the overflow warning (``np.errstate(over="ignore")``) instead of clipping u, a pass saved.
     """
-    np.minimum(u, limit, out=u)
     np.exp(u, out=u)
     u += 1
     return np.divide(1, u, out=u)
+
+
+def _tanh_by_exp(x, out):
+    """tanh(x) = 2 / (1 + exp(-2x)) - 1, into ``out``: five passes, yet faster than ``np.tanh``.
+
+    NumPy's float32 tanh costs about 2.7 ns an element here, its exp 1.3: on a (128, 128) block this takes
+    30 us against 44. Absolute error within a few float32 ulps of 1 (tanh of a tiny x comes out 0). For
+    x < -44 (float32) exp overflows to inf and the result is exactly -1; callers silence the warning.
+    """
+    np.multiply(x, -2, out=out)
+    np.exp(out, out=out)
+    out += 1
+    np.divide(2, out, out=out)
+    out -= 1
+    return out
 
 
 def _time_major(x, batch_first):
@@ -196,13 +210,14 @@ class RNNLayer(_RecurrentLayer):
         T, H, N = a.shape
         hs = np.empty((T + 1, H, N), dtype=a.dtype)  # h_0 .. h_T, each (H, N)
         hs[0] = h0.T
-        for t in range(T):
-            z = np.matmul(w_hh, hs[t], out=hs[t + 1])
-            z += a[t]
-            if self.nonlinearity == "tanh":
-                np.tanh(z, out=z)
-            else:
-                np.maximum(z, 0, out=z)
+        with np.errstate(over="ignore"):  # in tanh, exp(-2z) = inf gives -1 exactly
+            for t in range(T):
+                z = np.matmul(w_hh, hs[t], out=hs[t + 1])
+                z += a[t]
+                if self.nonlinearity == "tanh":
+                    _tanh_by_exp(z, out=z)
+                else:
+                    np.maximum(z, 0, out=z)
         _scratch.give(a)
         self.xt, self.hs, self.w_ih, self.w_hh = xt, hs, w_ih, w_hh
         return _outputs(hs, self.batch_first), hs[T].T.copy()
@@ -314,7 +329,7 @@ def _lstm_forward(w, x, h0, c0, grad, dt):
             c = np.multiply(f, cs[t], out=cs[t + 1])
             np.multiply(i, g, out=ig)
             c += ig
-            tc = np.tanh(c, out=tcs[t])
+            tc = _tanh_by_exp(c, out=tcs[t])
             np.multiply(o, tc, out=s[:H, t + 1])
     m = p = None
     if grad:  # the local derivatives of every step at once, outside the recurrence

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import axpby
 from .optimizer import Optimizer, check_number
 
 
@@ -100,10 +101,8 @@ class RMSprop(Optimizer):
         if mom > 0:
             b = state["momentum_buffer"]
             np.divide(g, r, out=r)
-            np.multiply(b, mom, out=b)
-            np.add(b, r, out=b)
-            np.multiply(b, -lr, out=r)
-            np.add(w, r, out=w)
+            axpby(1.0, r, mom, b)  # b = momentum * b + g / r, one pass
+            axpby(-lr, b, 1.0, w, r)  # w = w - lr * b, one pass
         else:
             np.multiply(g, -lr, out=tmp)  # g may be tmp itself: elementwise in place is safe
             np.divide(tmp, r, out=tmp)
