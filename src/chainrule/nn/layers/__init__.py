@@ -1,6 +1,7 @@
 """Layers, one file per family."""
 
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .cells import GRUCell, LSTMCell, RNNCell
 from .conv import Conv2d
 from .dropout import Dropout
 from .embedding import Embedding
