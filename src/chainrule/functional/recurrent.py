@@ -256,64 +256,72 @@ class LSTMLayer(_RecurrentLayer):
     The stacked input s_t = [h_{t-1}; x_t; 1] makes each step one product W s_t, bias included; the
     forward stores the factors that multiply dc and dh (m = [g i (1 - i), c_{t-1} f (1 - f), ...] and
     p = o (1 - tanh(c_t)^2)), so each backward step is a few products.
+    With a projection W_hr (P, H) (PyTorch's ``proj_size`` P < H): r_t = o * tanh(c_t), h_t = W_hr r_t,
+    so h, y and W_hh's columns have P rows; backward: dr = W_hr^T dh takes dh's place in dc and dzo,
+    and dW_hr = sum_t dh_t r_t^T.
     """
 
-    pooled = ("a", "m", "p")
+    pooled = ("a", "m", "p", "r")
     takes_none_grads = True  # an unread output sequence (a classifier reading h_n) costs nothing
 
     def __init__(self, batch_first=False):
         self.batch_first = batch_first
 
-    def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
-        H = w_hh.shape[1]
+    def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
+        H, P = w_hh.shape[0] // 4, w_hh.shape[1]  # P = H without a projection
         dt = np.result_type(x, w_ih)
         cols = [w_hh, w_ih] + ([] if b_ih is None else [(b_ih + b_hh)[:, None]])
         scale = np.full((4 * H, 1), -1, dtype=dt)
         scale[2 * H:3 * H] = -2  # g = tanh(zg) = 2 sigmoid(2 zg) - 1
         w = np.concatenate(cols, axis=1).astype(dt, copy=False) * scale  # rows give -z (and -2 zg)
         xt = x.swapaxes(0, 1) if self.batch_first else x  # (T, N, I), a view
-        s, a, m, p, c = _lstm_forward(w, xt, h0, c0, any(self.needs_input_grad), dt)
+        w_hr = None if w_hr is None else w_hr.astype(dt, copy=False)
+        s, a, m, p, c, r = _lstm_forward(w, xt, h0, c0, any(self.needs_input_grad), dt, w_hr)
         if a is not None:
-            self.s, self.a, self.m, self.p, self.w_ih, self.w_hh = s, a, m, p, w_ih, w_hh
+            self.s, self.a, self.m, self.p, self.w_ih, self.w_hh, self.r, self.w_hr = s, a, m, p, w_ih, w_hh, r, w_hr
         T = xt.shape[0]
-        y = s[:H, 1:].transpose(2, 1, 0) if self.batch_first else s[:H, 1:].transpose(1, 2, 0)
-        return y, s[:H, T].T.copy(), c.T.copy()
+        y = s[:P, 1:].transpose(2, 1, 0) if self.batch_first else s[:P, 1:].transpose(1, 2, 0)
+        return y, s[:P, T].T.copy(), c.T.copy()
 
     def backward(self, grads):
         gy, gh_n, gc_n = grads
         if gy is not None and self.batch_first:
-            gy = gy.swapaxes(0, 1)  # (T, N, H)
-        gx, dh0, dc0, gw = _lstm_backward(self.s, self.a, self.m, self.p, self.w_hh, self.w_ih, gy, gh_n, gc_n,
-                                          self.needs_input_grad[0], any(self.needs_input_grad[3:]))
+            gy = gy.swapaxes(0, 1)  # (T, N, P)
+        needs = self.needs_input_grad
+        gx, dh0, dc0, gw, gw_hr = _lstm_backward(self.s, self.a, self.m, self.p, self.w_hh, self.w_ih, gy, gh_n,
+                                                 gc_n, needs[0], any(needs[3:]), self.w_hr, self.r)
         if gx is not None and self.batch_first:
             gx = gx.swapaxes(0, 1)
         gw_ih = gw_hh = gb = None
         if gw is not None:
-            H, I = self.w_hh.shape[1], self.w_ih.shape[1]
-            gw_hh, gw_ih = gw[:, :H], gw[:, H:H + I]
-            gb = gw[:, H + I] if gw.shape[1] > H + I else None
-        return gx, dh0, dc0, gw_ih, gw_hh, gb, gb
+            P, I = self.w_hh.shape[1], self.w_ih.shape[1]
+            gw_hh, gw_ih = gw[:, :P], gw[:, P:P + I]
+            gb = gw[:, P + I] if gw.shape[1] > P + I else None
+        return (gx, dh0, dc0, gw_ih, gw_hh, gb, gb) + ((gw_hr,) if len(needs) > 7 else ())
 
 
-def _lstm_forward(w, x, h0, c0, grad, dt):
-    """The recurrence over x (T, n, I) from h0 and c0 (n, H), with the joined, scaled weights w.
+def _lstm_forward(w, x, h0, c0, grad, dt, w_hr=None):
+    """The recurrence over x (T, n, I) from h0 (n, P) and c0 (n, H), with the joined, scaled weights w.
 
-    Returns (s, a, m, p, c): the stacked inputs s (K, T+1, n), the gates a (T, 4H, n), the backward's
-    factors m (T, 4H, n) and p (T, H, n) (a, m, p are None without ``grad``) and c_T (H, n).
+    Returns (s, a, m, p, c, r): the stacked inputs s (K, T+1, n), the gates a (T, 4H, n), the backward's
+    factors m (T, 4H, n) and p (T, H, n) (a, m, p are None without ``grad``), c_T (H, n) and, with a
+    projection w_hr (P, H) and ``grad``, r (H, T, n), every step's o * tanh(c_t) (else None).
     """
     T, n, I = x.shape
     H4, K = w.shape
     H = H4 // 4
+    P = H if w_hr is None else w_hr.shape[0]
     # s[:, t] = s_t = [h_{t-1}; x_t; 1], steps side by side along axis 1, so that s[:, :T] is also the
-    # (K, T*n) matrix of the weight gradient; s[:H, 1:] are the outputs
+    # (K, T*n) matrix of the weight gradient; s[:P, 1:] are the outputs
     s = np.empty((K, T + 1, n), dtype=dt)
-    s[:H, 0] = h0.T
-    s[H:H + I, :T] = x.transpose(2, 0, 1)
-    s[H:, T] = 0
-    s[H + I:, :T] = 1
+    s[:P, 0] = h0.T
+    s[P:P + I, :T] = x.transpose(2, 0, 1)
+    s[P:, T] = 0
+    s[P + I:, :T] = 1
     a = _scratch.take((T, H4, n), dt)  # the gates of every step
     cs = _scratch.take((T + 1, H, n), dt)  # c_0 .. c_T
     tcs = _scratch.take((T, H, n), dt)  # tanh(c_1) .. tanh(c_T)
+    r = None if w_hr is None else _scratch.take((H, T, n), dt)  # r_t = o * tanh(c_t), steps side by side
     cs[0] = c0.T
     ig = np.empty((H, n), dtype=dt)
     # exp(-z) overflows to inf for z < -88 (float32): sigmoid = 1 / (1 + inf) = 0 is then exact
@@ -330,7 +338,10 @@ def _lstm_forward(w, x, h0, c0, grad, dt):
             np.multiply(i, g, out=ig)
             c += ig
             tc = _tanh_by_exp(c, out=tcs[t])
-            np.multiply(o, tc, out=s[:H, t + 1])
+            if w_hr is None:
+                np.multiply(o, tc, out=s[:H, t + 1])  # h_t = o * tanh(c_t)
+            else:
+                np.matmul(w_hr, np.multiply(o, tc, out=r[:, t]), out=s[:P, t + 1])  # h_t = W_hr (o * tanh(c_t))
     m = p = None
     if grad:  # the local derivatives of every step at once, outside the recurrence
         m, p = _scratch.take((T, H4, n), dt), _scratch.take((T, H, n), dt)
@@ -353,32 +364,43 @@ def _lstm_forward(w, x, h0, c0, grad, dt):
     c = cs[T].copy()
     _scratch.give(cs, tcs)
     if not grad:
-        _scratch.give(a)
-        a = None
-    return s, a, m, p, c
+        _scratch.give(a, r)
+        a = r = None
+    return s, a, m, p, c, r
 
 
-def _lstm_backward(s, a, m, p, w_hh, w_ih, gy, gh_n, gc_n, want_x, want_w):
-    """Back through time: dL/dx (T, n, I) or None, dL/dh0, dL/dc0 (n, H) and [dW_hh, dW_ih, db] or None.
+def _lstm_backward(s, a, m, p, w_hh, w_ih, gy, gh_n, gc_n, want_x, want_w, w_hr=None, r=None):
+    """Back through time: dL/dx (T, n, I) or None, dL/dh0 (n, P), dL/dc0 (n, H), [dW_hh, dW_ih, db] or None
+    and, with a projection w_hr, dW_hr (else None).
 
-    gy (T, n, H), gh_n and gc_n (n, H) may each be None (no gradient reached that output).
+    gy (T, n, P), gh_n (n, P) and gc_n (n, H) may each be None (no gradient reached that output).
     """
     T, H4, n = a.shape
     H = H4 // 4
+    P = w_hh.shape[1]
     dt = a.dtype
     gyt = None
     if gy is not None:
-        gyt = _scratch.take((T, H, n), dt)
+        gyt = _scratch.take((T, P, n), dt)
         np.copyto(gyt, gy.transpose(0, 2, 1))
     # dz[:, t] is step t's (4H, n) block; laid out (4H, T, n), dz is also the (4H, T*n) matrix of the
     # weight gradient, with every step's columns side by side
     dz = _scratch.take((H4, T, n), dt)
+    dhs = None if w_hr is None else _scratch.take((P, T, n), dt)  # dL/dh_t of every step, for dW_hr
     w_hh_t = w_hh.T
-    dh_rec = _state_grad(gh_n, (H, n), dt)
+    dh_rec = _state_grad(gh_n, (P, n), dt)
     dc = np.array(_state_grad(gc_n, (H, n), dt), order="C")  # a copy: dc is updated in place
     tmp = np.empty((H, n), dtype=dt)
     for t in range(T - 1, -1, -1):
-        dh = dh_rec if gyt is None else np.add(gyt[t], dh_rec, out=gyt[t])
+        if w_hr is None:
+            dh = dh_rec if gyt is None else np.add(gyt[t], dh_rec, out=gyt[t])
+        else:  # dr = W_hr^T dh takes dh's place below; dh is kept for dW_hr
+            dh = dhs[:, t]
+            if gyt is None:
+                np.copyto(dh, dh_rec)
+            else:
+                np.add(gyt[t], dh_rec, out=dh)
+            dh = w_hr.T @ dh
         np.multiply(dh, p[t], out=tmp)
         dc += tmp
         dzt = dz[:, t]
@@ -389,12 +411,14 @@ def _lstm_backward(s, a, m, p, w_hh, w_ih, gy, gh_n, gc_n, want_x, want_w):
     _scratch.give(gyt)
     dzs = dz.reshape(H4, T * n)
     gx = (dzs.T @ w_ih).reshape(T, n, -1) if want_x else None
-    gw = None
+    gw = gw_hr = None
     if want_w:
         K = s.shape[0]
         gw = dzs @ s[:, :T].reshape(K, T * n).T  # [dW_hh, dW_ih, db]
-    _scratch.give(dz)
-    return gx, dh_rec.T, dc.T, gw
+        if w_hr is not None:
+            gw_hr = dhs.reshape(P, T * n) @ r.reshape(H, T * n).T  # sum_t dh_t r_t^T
+    _scratch.give(dz, dhs)
+    return gx, dh_rec.T, dc.T, gw, gw_hr
 
 
 # ------------------------------------------------------------------------------------------ functions
@@ -402,14 +426,25 @@ def _shape(v):
     return np.shape(v.data if isinstance(v, Tensor) else v)
 
 
-def _check(layer, gates, x, states, w_ih, w_hh, b_ih, b_hh, batch_first):
+def _check(layer, gates, x, states, w_ih, w_hh, b_ih, b_hh, batch_first, w_hr=None):
+    """Check shapes; returns the states, zeros for None. With a projection w_hr (P, H) (LSTM only),
+    weight_hh is (4H, P) and the states named h0 have P columns."""
     xs = _shape(x)
     if len(xs) != 3:
         raise ShapeError(f"{layer}: input must be 3-D ({'(N, T, I)' if batch_first else '(T, N, I)'}), got {xs}")
     ws_ih, ws_hh = _shape(w_ih), _shape(w_hh)
-    if len(ws_hh) != 2 or ws_hh[0] != gates * ws_hh[1]:
-        raise ShapeError(f"{layer}: weight_hh must have shape ({gates}*H, H), got {ws_hh}")
-    H = ws_hh[1]
+    if w_hr is None:
+        if len(ws_hh) != 2 or ws_hh[0] != gates * ws_hh[1]:
+            raise ShapeError(f"{layer}: weight_hh must have shape ({gates}*H, H), got {ws_hh}")
+        H = P = ws_hh[1]
+    else:
+        ws_hr = _shape(w_hr)
+        if len(ws_hr) != 2 or not 0 < ws_hr[0] < ws_hr[1]:
+            raise ShapeError(f"{layer}: weight_hr must have shape (P, H) with 0 < P < H, got {ws_hr}")
+        P, H = ws_hr
+        if ws_hh != (gates * H, P):
+            raise ShapeError(f"{layer}: with weight_hr of shape {ws_hr}, weight_hh must have shape "
+                             f"({gates * H}, {P}), got {ws_hh}")
     if ws_ih != (gates * H, xs[2]):
         raise ShapeError(f"{layer}: input has {xs[2]} features (last axis of {xs}), but weight_ih has shape "
                          f"{ws_ih}, expected ({gates * H}, {xs[2]})")
@@ -424,10 +459,12 @@ def _check(layer, gates, x, states, w_ih, w_hh, b_ih, b_hh, batch_first):
     dtype = np.result_type(x.dtype if hasattr(x, "dtype") else np.float32, w_ih.dtype)
     out = []
     for name, s in states:
+        cols = P if name == "h0" else H
         if s is None:
-            s = np.zeros((N, H), dtype=dtype)
-        elif _shape(s) != (N, H):
-            raise ShapeError(f"{layer}: {name} has shape {_shape(s)}, expected (batch, hidden_size) = {(N, H)}")
+            s = np.zeros((N, cols), dtype=dtype)
+        elif _shape(s) != (N, cols):
+            what = "proj_size" if cols != H else "hidden_size"
+            raise ShapeError(f"{layer}: {name} has shape {_shape(s)}, expected (batch, {what}) = {(N, cols)}")
         out.append(s)
     return out
 
@@ -455,21 +492,28 @@ def rnn_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity: str = "tanh
     return RNNLayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity=nonlinearity, batch_first=batch_first)
 
 
-def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, batch_first: bool = False):
+def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, batch_first: bool = False, w_hr=None):
     """One LSTM layer over a sequence, fused; returns ``(y, h_n, c_n)``; see :class:`LSTMLayer`.
 
     Parameters
     ----------
     x : Tensor, shape (T, N, I), or (N, T, I) with ``batch_first``
-    h0, c0 : Tensor of shape (N, H), or None for zeros
-    w_ih, w_hh : Tensor, shapes (4H, I) and (4H, H), gates i, f, g, o
+    h0, c0 : Tensor of shape (N, H) (h0: (N, P) with a projection), or None for zeros
+    w_ih, w_hh : Tensor, shapes (4H, I) and (4H, H) ((4H, P) with a projection), gates i, f, g, o
     b_ih, b_hh : Tensor of shape (4H,), optional
+    w_hr : Tensor of shape (P, H), P < H, optional: the projection h_t = W_hr (o * tanh(c_t))
+        (PyTorch's ``proj_size``); y and h_n then have P features
 
     >>> import chainrule as cr
     >>> from chainrule.functional.recurrent import lstm_layer
     >>> y, h, c = lstm_layer(cr.randn(5, 2, 3), None, None, cr.randn(16, 3), cr.randn(16, 4))
     >>> y.shape, h.shape, c.shape
     ((5, 2, 4), (2, 4), (2, 4))
+    >>> y, h, c = lstm_layer(cr.randn(5, 2, 3), None, None, cr.randn(16, 3), cr.randn(16, 2), w_hr=cr.randn(2, 4))
+    >>> y.shape, h.shape, c.shape
+    ((5, 2, 2), (2, 2), (2, 4))
     """
-    h0, c0 = _check("lstm_layer", 4, x, [("h0", h0), ("c0", c0)], w_ih, w_hh, b_ih, b_hh, batch_first)
-    return LSTMLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_first=batch_first)
+    h0, c0 = _check("lstm_layer", 4, x, [("h0", h0), ("c0", c0)], w_ih, w_hh, b_ih, b_hh, batch_first, w_hr)
+    if w_hr is None:
+        return LSTMLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_first=batch_first)
+    return LSTMLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_first=batch_first)

@@ -35,12 +35,17 @@ class _RNNBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
-                 generator=None):
+                 generator=None, proj_size: int = 0):
         super().__init__()
         name = type(self).__name__
         for arg, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ArgumentError(f"{name}: {arg} must be a positive integer, got {v!r}")
+        if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)) or proj_size < 0:
+            raise ArgumentError(f"{name}: proj_size must be a non-negative integer, got {proj_size!r}")
+        if proj_size >= hidden_size:
+            raise ArgumentError(f"{name}: proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
+        self.proj_size = int(proj_size)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout <= 1.0:
             raise ArgumentError(f"{name}: dropout must be a probability in [0, 1], got {dropout!r}")
         self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
@@ -48,15 +53,18 @@ class _RNNBase(Module):
         self.bidirectional = bool(bidirectional)
         dt = np.dtype(dtype or get_default_dtype())
         G, H = self._gates * self.hidden_size, self.hidden_size
+        R = self.proj_size or H  # the rows of h: P with a projection
         D = 2 if self.bidirectional else 1
         for k in range(self.num_layers):  # insertion order = PyTorch's parameter order
-            fan = self.input_size if k == 0 else D * H
+            fan = self.input_size if k == 0 else D * R
             for sfx in ("", "_reverse")[:D]:  # per layer: the forward direction's, then the reverse one's
                 setattr(self, f"weight_ih_l{k}{sfx}", Parameter(np.empty((G, fan), dtype=dt)))
-                setattr(self, f"weight_hh_l{k}{sfx}", Parameter(np.empty((G, H), dtype=dt)))
+                setattr(self, f"weight_hh_l{k}{sfx}", Parameter(np.empty((G, R), dtype=dt)))
                 if self.bias:
                     setattr(self, f"bias_ih_l{k}{sfx}", Parameter(np.empty(G, dtype=dt)))
                     setattr(self, f"bias_hh_l{k}{sfx}", Parameter(np.empty(G, dtype=dt)))
+                if self.proj_size:
+                    setattr(self, f"weight_hr_l{k}{sfx}", Parameter(np.empty((self.proj_size, H), dtype=dt)))
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator=None) -> None:
@@ -68,7 +76,8 @@ class _RNNBase(Module):
     def _layer_params(self, k: int, sfx: str = "") -> list:
         names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
         ps = [getattr(self, f"{n}_l{k}{sfx}") for n in names]
-        return ps if self.bias else ps + [None, None]
+        ps = ps if self.bias else ps + [None, None]
+        return ps + [getattr(self, f"weight_hr_l{k}{sfx}")] if self.proj_size else ps
 
     def _name(self) -> str:
         bi = ", bidirectional=True" if self.bidirectional else ""
@@ -83,10 +92,12 @@ class _RNNBase(Module):
                 raise ArgumentTypeError(f"{self._name()}: {what} must be a Tensor or an array, got {type(s).__name__}")
             s = Tensor(s)
         layers = self.num_layers * 2 if self.bidirectional else self.num_layers
-        want = (layers, n, self.hidden_size) if batched else (layers, self.hidden_size)
+        size, size_name = (self.proj_size, "proj_size") if what == "h0" and self.proj_size else (
+            self.hidden_size, "hidden_size")
+        want = (layers, n, size) if batched else (layers, size)
         if tuple(s.shape) != want:
             first = "num_layers * 2" if self.bidirectional else "num_layers"
-            layout = f"({first}, batch, hidden_size)" if batched else f"({first}, hidden_size)"
+            layout = f"({first}, batch, {size_name})" if batched else f"({first}, {size_name})"
             raise ShapeError(f"{self._name()}: {what} has shape {tuple(s.shape)}, expected {layout} = {want}")
         return s if batched else unsqueeze(s, 1)
 
@@ -155,6 +166,8 @@ class _RNNBase(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         return s
 
 
@@ -211,6 +224,10 @@ class LSTM(_RNNBase):
     ``(output, (h_n, c_n))``. With ``bidirectional=True`` the output has 2H features and the states
     num_layers * 2 rows (see the module docstring).
 
+    ``proj_size=P`` (0 < P < H, PyTorch's LSTMP) adds ``weight_hr_l{k}`` (P, H) per layer and direction:
+    h_t = W_hr (o * tanh(c_t)). The output, h0 and h_n then have P features, ``weight_hh_l{k}`` is
+    (4H, P), and layers above the first take P (2P bidirectional) inputs; c keeps H.
+
     >>> import chainrule as cr
     >>> lstm = cr.nn.LSTM(28, 16, batch_first=True)
     >>> out, (h, c) = lstm(cr.randn(8, 28, 28))
@@ -219,13 +236,22 @@ class LSTM(_RNNBase):
     >>> out, (h, c) = cr.nn.LSTM(28, 16, num_layers=2, batch_first=True, bidirectional=True)(cr.randn(8, 28, 28))
     >>> out.shape, h.shape, c.shape
     ((8, 28, 32), (4, 8, 16), (4, 8, 16))
+    >>> out, (h, c) = cr.nn.LSTM(28, 16, proj_size=4)(cr.randn(28, 8, 28))
+    >>> out.shape, h.shape, c.shape
+    ((28, 8, 4), (1, 8, 4), (1, 8, 16))
     """
 
     _gates = 4
     _n_states = 2
 
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 dtype=None, generator=None):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype,
+                         generator, proj_size)
+
     def _run_layer(self, x, states, params, batch_first):
-        h0 = _zeros_if_none(states[0], x, batch_first, self.hidden_size)
+        h0 = _zeros_if_none(states[0], x, batch_first, self.proj_size or self.hidden_size)
         c0 = _zeros_if_none(states[1], x, batch_first, self.hidden_size)
         return LSTMLayer.apply(x, h0, c0, *params, batch_first=batch_first)
 
