@@ -169,3 +169,42 @@ def test_resnet_learns_digits(digits_small):
     x, y, xt, yt = digits_small
     model = _fit(models.get_model("resnet", (1, 8, 8), 10, channels=16, num_blocks=1), x, y, epochs=6, lr=0.01)
     assert _acc(model, xt, yt) >= 0.85
+
+
+def test_sequential_runs_relu_then_max_pool_as_pool_then_relu_bit_for_bit(rng, monkeypatch):
+    """Sequential swaps ReLU -> MaxPool2d (they commute); outputs and every gradient stay bit-identical to
+    the ops applied in the written order, ties and all-negative windows included."""
+    from chainrule.nn.layers import activation
+
+    seen = []
+    relu_fn = activation.E.relu
+    monkeypatch.setattr(activation.E, "relu", lambda x: (seen.append(x.shape), relu_fn(x))[1])
+    conv, relu, pool = cr.nn.Conv2d(2, 3, 3, padding=1, generator=0), cr.nn.ReLU(), cr.nn.MaxPool2d(2)
+    x = rng.standard_normal((4, 2, 8, 8)).astype(np.float32)
+    x[0, :, :4, :4] = -1.0  # windows whose maximum is negative; and ties: equal values in a window
+    x[1, :, :2, :2] = 0.5
+    grads = []
+    for run in ("written order", "Sequential"):
+        xt = cr.tensor(x, requires_grad=True)
+        conv.zero_grad()
+        if run == "Sequential":
+            y = cr.nn.Sequential(conv, relu, pool)(xt)
+        else:
+            y = pool(relu(conv(xt)))
+        (y * cr.tensor(np.arange(y.size, dtype=np.float32).reshape(y.shape) % 7)).sum().backward()
+        grads.append([y.numpy(), xt.grad, conv.weight.grad, conv.bias.grad])
+    assert seen == [(4, 3, 8, 8), (4, 3, 4, 4)]  # the written order, then the swapped one
+    for a, b in zip(*grads, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sequential_leaves_subclasses_of_relu_in_place():
+    calls = []
+
+    class LoudReLU(cr.nn.ReLU):
+        def forward(self, x):
+            calls.append(x.shape)
+            return super().forward(x)
+
+    cr.nn.Sequential(LoudReLU(), cr.nn.MaxPool2d(2))(cr.randn(1, 1, 4, 4))
+    assert calls == [(1, 1, 4, 4)]  # ran before the pooling, as written

@@ -265,8 +265,29 @@ class Module:
         return "\n".join(lines) + f"\n)  # {n:,} parameters"
 
 
+_swapped: tuple = ()
+
+
+def _relu_and_max_pool() -> tuple:
+    """The classes nn.ReLU and nn.MaxPool2d (imported on first use: the layers import this module)."""
+    global _swapped
+    if not _swapped:
+        from .layers.activation import ReLU
+        from .layers.pool import MaxPool2d
+
+        _swapped = (ReLU, MaxPool2d)
+    return _swapped
+
+
 class Sequential(Module):
     """Modules applied one after another; children are named 0, 1, 2, ... as in PyTorch.
+
+    One reordering, invisible in the results: a ``ReLU`` directly followed by a ``MaxPool2d`` runs as
+    the pooling first, then the ReLU. ReLU is nondecreasing, so max over a window of relu(x) equals
+    relu of the max over x, and the gradient reaches the same element (or is 0 in both orders when the
+    window's maximum is <= 0): outputs and gradients are the same to the bit. The ReLU then touches
+    a quarter of the values (2x2 pooling); the benchmark's CNN step is 6-8% faster. Only these exact
+    classes are swapped, not subclasses that might do something else.
 
     >>> from chainrule import nn
     >>> net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
@@ -287,8 +308,16 @@ class Sequential(Module):
         return ((str(i), m) for i, m in enumerate(self.layers))
 
     def forward(self, x):
-        for m in self.layers:
+        layers, i = self.layers, 0
+        relu, max_pool = _relu_and_max_pool()
+        while i < len(layers):
+            m = layers[i]
+            if type(m) is relu and i + 1 < len(layers) and type(layers[i + 1]) is max_pool:
+                x = m(layers[i + 1](x))  # relu(max_pool(x)) == max_pool(relu(x)), bit for bit (see above)
+                i += 2
+                continue
             x = m(x)
+            i += 1
         return x
 
     def __getitem__(self, i):
