@@ -253,15 +253,16 @@ class LSTMLayer(_RecurrentLayer):
         dzo = dh * tanh(c_t) * o (1 - o)
         dc^rec = dc * f,  dh^rec = W_hh^T [dzi, dzf, dzg, dzo]
     dW = sum_t dz_t [h_{t-1}; x_t; 1]^T  (dW_hh, dW_ih and db_ih = db_hh in one product),  dx_t = W_ih^T dz_t
-    The stacked input s_t = [h_{t-1}; x_t; 1] makes each step one product W s_t, bias included; the
-    forward stores the factors that multiply dc and dh (m = [g i (1 - i), c_{t-1} f (1 - f), ...] and
-    p = o (1 - tanh(c_t)^2)), so each backward step is a few products.
+    The stacked input s_t = [h_{t-1}; x_t; 1] makes each step one product W s_t, bias included. The
+    forward keeps the gates, c and tanh(c) of every step; each backward step first forms the factors
+    that multiply dc and dh (m = [g i (1 - i), c_{t-1} f (1 - f), i (1 - g^2), tanh(c_t) o (1 - o)] and
+    p = o (1 - tanh(c_t)^2)) in two small buffers that stay in cache, then a few products.
     With a projection W_hr (P, H) (PyTorch's ``proj_size`` P < H): r_t = o * tanh(c_t), h_t = W_hr r_t,
     so h, y and W_hh's columns have P rows; backward: dr = W_hr^T dh takes dh's place in dc and dzo,
     and dW_hr = sum_t dh_t r_t^T.
     """
 
-    pooled = ("a", "m", "p", "r")
+    pooled = ("a", "cs", "tcs", "r")
     takes_none_grads = True  # an unread output sequence (a classifier reading h_n) costs nothing
 
     def __init__(self, batch_first=False):
@@ -276,9 +277,13 @@ class LSTMLayer(_RecurrentLayer):
         w = np.concatenate(cols, axis=1).astype(dt, copy=False) * scale  # rows give -z (and -2 zg)
         xt = x.swapaxes(0, 1) if self.batch_first else x  # (T, N, I), a view
         w_hr = None if w_hr is None else w_hr.astype(dt, copy=False)
-        s, a, m, p, c, r = _lstm_forward(w, xt, h0, c0, any(self.needs_input_grad), dt, w_hr)
-        if a is not None:
-            self.s, self.a, self.m, self.p, self.w_ih, self.w_hh, self.r, self.w_hr = s, a, m, p, w_ih, w_hh, r, w_hr
+        s, a, cs, tcs, r = _lstm_forward(w, xt, h0, c0, any(self.needs_input_grad), dt, w_hr)
+        c = cs[-1].copy()
+        if a is None:
+            _scratch.give(cs, tcs)
+        else:
+            self.s, self.a, self.cs, self.tcs, self.r = s, a, cs, tcs, r
+            self.w_ih, self.w_hh, self.w_hr = w_ih, w_hh, w_hr
         T = xt.shape[0]
         y = s[:P, 1:].transpose(2, 1, 0) if self.batch_first else s[:P, 1:].transpose(1, 2, 0)
         return y, s[:P, T].T.copy(), c.T.copy()
@@ -288,7 +293,7 @@ class LSTMLayer(_RecurrentLayer):
         if gy is not None and self.batch_first:
             gy = gy.swapaxes(0, 1)  # (T, N, P)
         needs = self.needs_input_grad
-        gx, dh0, dc0, gw, gw_hr = _lstm_backward(self.s, self.a, self.m, self.p, self.w_hh, self.w_ih, gy, gh_n,
+        gx, dh0, dc0, gw, gw_hr = _lstm_backward(self.s, self.a, self.cs, self.tcs, self.w_hh, self.w_ih, gy, gh_n,
                                                  gc_n, needs[0], any(needs[3:]), self.w_hr, self.r)
         if gx is not None and self.batch_first:
             gx = gx.swapaxes(0, 1)
@@ -303,9 +308,10 @@ class LSTMLayer(_RecurrentLayer):
 def _lstm_forward(w, x, h0, c0, grad, dt, w_hr=None):
     """The recurrence over x (T, n, I) from h0 (n, P) and c0 (n, H), with the joined, scaled weights w.
 
-    Returns (s, a, m, p, c, r): the stacked inputs s (K, T+1, n), the gates a (T, 4H, n), the backward's
-    factors m (T, 4H, n) and p (T, H, n) (a, m, p are None without ``grad``), c_T (H, n) and, with a
-    projection w_hr (P, H) and ``grad``, r (H, T, n), every step's o * tanh(c_t) (else None).
+    Returns (s, a, cs, tcs, r): the stacked inputs s (K, T+1, n), the gates a (T, 4H, n) (None without
+    ``grad``), the cells cs = c_0 .. c_T (T+1, H, n) and tcs = tanh(c_1) .. tanh(c_T) (T, H, n) (pooled
+    arrays: the caller gives them back) and, with a projection w_hr (P, H) and ``grad``, r (H, T, n),
+    every step's o * tanh(c_t) (else None).
     """
     T, n, I = x.shape
     H4, K = w.shape
@@ -342,34 +348,13 @@ def _lstm_forward(w, x, h0, c0, grad, dt, w_hr=None):
                 np.multiply(o, tc, out=s[:H, t + 1])  # h_t = o * tanh(c_t)
             else:
                 np.matmul(w_hr, np.multiply(o, tc, out=r[:, t]), out=s[:P, t + 1])  # h_t = W_hr (o * tanh(c_t))
-    m = p = None
-    if grad:  # the local derivatives of every step at once, outside the recurrence
-        m, p = _scratch.take((T, H4, n), dt), _scratch.take((T, H, n), dt)
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        mif, mg, mo = m[:, :2 * H], m[:, 2 * H:3 * H], m[:, 3 * H:]
-        # a sigmoid's derivative s (1 - s), written s - s*s: two passes either way
-        np.multiply(a[:, :2 * H], a[:, :2 * H], out=mif)
-        np.subtract(a[:, :2 * H], mif, out=mif)
-        mif[:, :H] *= g  # g i (1 - i)
-        mif[:, H:] *= cs[:T]  # c_{t-1} f (1 - f)
-        np.multiply(g, g, out=mg)
-        mg *= i
-        np.subtract(i, mg, out=mg)  # i (1 - g^2)
-        np.multiply(o, o, out=mo)
-        np.subtract(o, mo, out=mo)
-        mo *= tcs  # tanh(c_t) o (1 - o)
-        np.multiply(tcs, tcs, out=p)
-        p *= o
-        np.subtract(o, p, out=p)  # o (1 - tanh(c_t)^2)
-    c = cs[T].copy()
-    _scratch.give(cs, tcs)
     if not grad:
         _scratch.give(a, r)
         a = r = None
-    return s, a, m, p, c, r
+    return s, a, cs, tcs, r
 
 
-def _lstm_backward(s, a, m, p, w_hh, w_ih, gy, gh_n, gc_n, want_x, want_w, w_hr=None, r=None):
+def _lstm_backward(s, a, cs, tcs, w_hh, w_ih, gy, gh_n, gc_n, want_x, want_w, w_hr=None, r=None):
     """Back through time: dL/dx (T, n, I) or None, dL/dh0 (n, P), dL/dc0 (n, H), [dW_hh, dW_ih, db] or None
     and, with a projection w_hr, dW_hr (else None).
 
@@ -390,7 +375,10 @@ def _lstm_backward(s, a, m, p, w_hh, w_ih, gy, gh_n, gc_n, want_x, want_w, w_hr=
     w_hh_t = w_hh.T
     dh_rec = _state_grad(gh_n, (P, n), dt)
     dc = np.array(_state_grad(gc_n, (H, n), dt), order="C")  # a copy: dc is updated in place
-    tmp = np.empty((H, n), dtype=dt)
+    # this step's factors, in buffers reused every step (they stay in cache: computing all steps' factors
+    # at once in the forward was slower, and took 9 MB more)
+    m, p = np.empty((H4, n), dtype=dt), np.empty((H, n), dtype=dt)
+    mif, mg, mo = m[:2 * H], m[2 * H:3 * H], m[3 * H:]
     for t in range(T - 1, -1, -1):
         if w_hr is None:
             dh = dh_rec if gyt is None else np.add(gyt[t], dh_rec, out=gyt[t])
@@ -401,12 +389,28 @@ def _lstm_backward(s, a, m, p, w_hh, w_ih, gy, gh_n, gc_n, want_x, want_w, w_hr=
             else:
                 np.add(gyt[t], dh_rec, out=dh)
             dh = w_hr.T @ dh
-        np.multiply(dh, p[t], out=tmp)
-        dc += tmp
+        at, tc = a[t], tcs[t]
+        i, f, g, o = at[:H], at[H:2 * H], at[2 * H:3 * H], at[3 * H:]
+        np.multiply(tc, tc, out=p)
+        p *= o
+        np.subtract(o, p, out=p)  # o (1 - tanh(c_t)^2)
+        p *= dh
+        dc += p  # dc = dc^rec + dh * o (1 - tanh(c_t)^2)
+        # a sigmoid's derivative s (1 - s), written s - s*s: two passes either way
+        np.multiply(at[:2 * H], at[:2 * H], out=mif)
+        np.subtract(at[:2 * H], mif, out=mif)
+        mif[:H] *= g  # g i (1 - i)
+        mif[H:] *= cs[t]  # c_{t-1} f (1 - f)
+        np.multiply(g, g, out=mg)
+        mg *= i
+        np.subtract(i, mg, out=mg)  # i (1 - g^2)
+        np.multiply(o, o, out=mo)
+        np.subtract(o, mo, out=mo)
+        mo *= tc  # tanh(c_t) o (1 - o)
         dzt = dz[:, t]
-        np.multiply(m[t, :3 * H].reshape(3, H, n), dc, out=dzt[:3 * H].reshape(3, H, n))  # dzi, dzf, dzg
-        np.multiply(m[t, 3 * H:], dh, out=dzt[3 * H:])
-        dc *= a[t, H:2 * H]  # dc^rec = dc * f
+        np.multiply(m[:3 * H].reshape(3, H, n), dc, out=dzt[:3 * H].reshape(3, H, n))  # dzi, dzf, dzg
+        np.multiply(mo, dh, out=dzt[3 * H:])  # dzo
+        dc *= f  # dc^rec = dc * f
         dh_rec = w_hh_t @ dzt
     _scratch.give(gyt)
     dzs = dz.reshape(H4, T * n)
