@@ -256,6 +256,11 @@ def test_info_lists_versions_and_packages():
     assert code == 0
     for word in ("chainrule", "numpy", "python", "blas", "optional packages"):
         assert word in stdout
+    from chainrule import backend
+
+    speed = next(line for line in stdout.splitlines() if line.startswith("speedups"))
+    assert ("malloc tuning on" in speed) == backend.malloc_tuned
+    assert ("BLAS axpby" in speed) == bool(backend._find_axpby())
 
 
 def test_no_command_prints_help():

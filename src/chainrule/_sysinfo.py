@@ -73,6 +73,11 @@ def info_lines() -> list[str]:
     env = [f"{v}={os.environ[v]}" for v in THREAD_VARS if v in os.environ]
     lines.append("env       " + (" ".join(env) if env else "no thread variables set (" + ", ".join(THREAD_VARS[:3])
                                  + ", ...)"))
+    from . import backend
+
+    axpby = backend._find_axpby()
+    lines.append(f"speedups  malloc tuning {'on' if backend.malloc_tuned else 'off'}; optimizer updates through "
+                 + ("BLAS axpby (NumPy's OpenBLAS)" if axpby else "NumPy (no BLAS axpby found, or turned off)"))
     lines.append("optional packages:")
     for mod, dist, why in OPTIONAL:
         present = importlib.util.find_spec(mod) is not None
