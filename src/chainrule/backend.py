@@ -116,7 +116,7 @@ def axpby(a: float, x: np.ndarray, b: float, y: np.ndarray, tmp: np.ndarray | No
     f = _axpby_funcs.get(y.dtype) if y.size >= _AXPBY_BLAS_MIN else None
     if (f is not None and x.dtype == y.dtype and x.shape == y.shape and x.flags.c_contiguous
             and y.flags.c_contiguous and y.flags.writeable and (x is y or not np.may_share_memory(x, y))):
-        f(y.size, a, x.ctypes.data, 1, b, y.ctypes.data, 1)
+        f(y.size, float(a), x.ctypes.data, 1, float(b), y.ctypes.data, 1)  # float(): NumPy scalars too
         return y
     if b == 0.0:
         return np.multiply(x, a, out=y)

@@ -142,6 +142,9 @@ def test_axpby_takes_views_and_overlaps_through_numpy(axpby_path):
     w = np.arange(20_000, dtype=np.float64)
     backend.axpby(1.0, w, 1.0, w)  # x is y: 2 * w
     np.testing.assert_array_equal(w, 2 * np.arange(20_000))
+    big = np.ones(20_000, np.float32)
+    backend.axpby(np.float32(2.0), np.ones(20_000, np.float32), np.float64(0.5), big)  # NumPy scalars as a, b
+    np.testing.assert_array_equal(big, 2.5)
     small = np.ones(10, np.float32)  # below the threshold: NumPy on either path
     backend.axpby(3.0, np.ones(10, np.float32), 0.5, small, np.empty_like(small))
     np.testing.assert_array_equal(small, 3.5)
