@@ -18,7 +18,6 @@ import math
 
 import numpy as np
 
-from ...autograd.tensor import Tensor
 from ...backend import get_default_dtype
 from ...errors import ArgumentError, ArgumentTypeError, ShapeError
 from ...functional.gru import GRULayer
@@ -26,6 +25,7 @@ from ...functional.recurrent import LSTMLayer, RNNLayer
 from ...functional.shape import unsqueeze
 from .. import init
 from ..module import Module, Parameter
+from .recurrent import _as_tensor, _checked_input
 
 
 class _CellBase(Module):
@@ -65,18 +65,8 @@ class _CellBase(Module):
 
     def _step_input(self, x):
         """x (N, I) or unbatched (I,) -> (a sequence of one step (1, N, I), batched?)."""
-        if not isinstance(x, Tensor):
-            if not isinstance(x, np.ndarray):
-                raise ArgumentTypeError(f"{self._name()}: input must be a Tensor or an array, got {type(x).__name__}")
-            x = Tensor(x)
-        shape = tuple(x.shape)
-        if len(shape) not in (1, 2):
-            raise ShapeError(f"{self._name()}: expected input of shape (N, input_size) or unbatched (input_size,), "
-                             f"got {shape} ({len(shape)}-D)")
-        if shape[-1] != self.input_size:
-            raise ShapeError(f"{self._name()}: input of shape {shape} has {shape[-1]} features in its last axis, "
-                             f"expected input_size={self.input_size}")
-        batched = len(shape) == 2
+        x = _checked_input(self._name(), x, self.input_size, (1, 2), "(N, input_size) or unbatched (input_size,)")
+        batched = x.ndim == 2
         x = unsqueeze(x, 0) if batched else x.reshape(1, 1, self.input_size)
         return x, batched
 
@@ -86,10 +76,7 @@ class _CellBase(Module):
         if s is None:
             dt = x.dtype if x.dtype.kind == "f" else np.result_type(x.dtype, np.float32)
             return np.zeros((n, self.hidden_size), dtype=dt)
-        if not isinstance(s, Tensor):
-            if not isinstance(s, np.ndarray):
-                raise ArgumentTypeError(f"{self._name()}: {what} must be a Tensor or an array, got {type(s).__name__}")
-            s = Tensor(s)
+        s = _as_tensor(self._name(), s, what)
         want = (n, self.hidden_size) if batched else (self.hidden_size,)
         if tuple(s.shape) != want:
             layout = "(batch, hidden_size)" if batched else "(hidden_size,)"

@@ -27,6 +27,27 @@ from .. import init
 from ..module import Module, Parameter
 
 
+def _as_tensor(layer: str, v, what: str) -> Tensor:
+    """An input or state of a recurrent layer or cell as a Tensor (arrays are wrapped), else a clear error."""
+    if isinstance(v, Tensor):
+        return v
+    if not isinstance(v, np.ndarray):
+        raise ArgumentTypeError(f"{layer}: {what} must be a Tensor or an array, got {type(v).__name__}")
+    return Tensor(v)
+
+
+def _checked_input(layer: str, x, input_size: int, ndims: tuple, layouts: str) -> Tensor:
+    """x as a Tensor whose number of axes is in ``ndims`` and whose last axis holds ``input_size`` features."""
+    x = _as_tensor(layer, x, "input")
+    shape = tuple(x.shape)
+    if len(shape) not in ndims:
+        raise ShapeError(f"{layer}: expected input of shape {layouts}, got {shape} ({len(shape)}-D)")
+    if shape[-1] != input_size:
+        raise ShapeError(f"{layer}: input of shape {shape} has {shape[-1]} features in its last axis, "
+                         f"expected input_size={input_size}")
+    return x
+
+
 class _RNNBase(Module):
     """Parameters, checks and the layer stack shared by RNN, LSTM and GRU."""
 
@@ -87,10 +108,7 @@ class _RNNBase(Module):
         raise NotImplementedError
 
     def _check_state(self, s, what: str, batched: bool, n: int):
-        if not isinstance(s, Tensor):
-            if not isinstance(s, np.ndarray):
-                raise ArgumentTypeError(f"{self._name()}: {what} must be a Tensor or an array, got {type(s).__name__}")
-            s = Tensor(s)
+        s = _as_tensor(self._name(), s, what)
         layers = self.num_layers * 2 if self.bidirectional else self.num_layers
         size, size_name = (self.proj_size, "proj_size") if what == "h0" and self.proj_size else (
             self.hidden_size, "hidden_size")
@@ -103,17 +121,9 @@ class _RNNBase(Module):
 
     def _forward(self, x, hx):
         """Run the stack; hx is None or a tuple of ``_n_states`` tensors of shape (num_layers * D, N, H)."""
-        if not isinstance(x, Tensor):
-            x = Tensor(x)
-        shape = tuple(x.shape)
-        if len(shape) not in (2, 3):
-            layout = "(N, L, I)" if self.batch_first else "(L, N, I)"
-            raise ShapeError(f"{self._name()}: expected input of shape {layout} or unbatched (L, I), "
-                             f"got {shape} ({len(shape)}-D)")
-        if shape[-1] != self.input_size:
-            raise ShapeError(f"{self._name()}: input of shape {shape} has {shape[-1]} features in its last axis, "
-                             f"expected input_size={self.input_size}")
-        batched = len(shape) == 3
+        layout = "(N, L, I)" if self.batch_first else "(L, N, I)"
+        x = _checked_input(self._name(), x, self.input_size, (2, 3), f"{layout} or unbatched (L, I)")
+        batched = x.ndim == 3
         batch_first = self.batch_first and batched
         if not batched:  # one sequence: a batch of one, time-major
             x = unsqueeze(x, 1)
