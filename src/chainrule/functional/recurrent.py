@@ -278,7 +278,7 @@ class LSTMLayer(_RecurrentLayer):
         xt = x.swapaxes(0, 1) if self.batch_first else x  # (T, N, I), a view
         w_hr = None if w_hr is None else w_hr.astype(dt, copy=False)
         s, a, cs, tcs, r = _lstm_forward(w, xt, h0, c0, any(self.needs_input_grad), dt, w_hr)
-        c = cs[-1].copy()
+        c_n = cs[-1].T.copy()  # before cs can go back to the pool
         if a is None:
             _scratch.give(cs, tcs)
         else:
@@ -286,7 +286,7 @@ class LSTMLayer(_RecurrentLayer):
             self.w_ih, self.w_hh, self.w_hr = w_ih, w_hh, w_hr
         T = xt.shape[0]
         y = s[:P, 1:].transpose(2, 1, 0) if self.batch_first else s[:P, 1:].transpose(1, 2, 0)
-        return y, s[:P, T].T.copy(), c.T.copy()
+        return y, s[:P, T].T.copy(), c_n
 
     def backward(self, grads):
         gy, gh_n, gc_n = grads
