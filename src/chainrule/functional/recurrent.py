@@ -6,9 +6,10 @@ over time only, and everything that does not depend on the recurrence is done fo
 * each step is one matrix product for all gates, plus elementwise work; the input part W_ih x_t is
   computed for every step up front (RNN, GRU), or joined to the step's product as
   [W_hh, W_ih, b] [h_{t-1}; x_t; 1] (LSTM: one product per step, bias included);
-* whatever the backward needs of a step (the gates' local derivatives) is computed in the forward:
-  inside the loop (RNN, GRU), or, for the LSTM, for all steps at once after it, in a few big NumPy
-  calls instead of a dozen small ones per step;
+* the gates' local derivatives, which the backward needs at every step, are formed where they cost
+  least (measured): for all steps at once in a few big NumPy calls (the RNN at the start of its
+  backward, the GRU after its forward loop), or, for the LSTM, one step at a time inside the backward
+  loop, in two small buffers that stay in cache;
 * the backward loops over time in reverse, computing only the recurrence; the gradients of W_ih, W_hh,
   the biases and the input are then single big matrix products over all steps.
 
