@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from .errors import ArgumentError, DTypeError
+from .errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
 
 
 # ------------------------------------------------------------------------------------------ memory
@@ -190,6 +190,24 @@ def get_generator(seed_or_gen=None) -> np.random.Generator:
 
 
 # --------------------------------------------------------------------------------------- broadcasting
+def shape_tuple(shape, what: str = "shape", allow_minus_one: bool = False) -> tuple:
+    """``shape`` given as ints (``f(2, 3)``) or as one tuple/list (``f((2, 3))``), checked: a tuple of ints >= 0
+    (one -1 allowed where ``allow_minus_one``, as in reshape). Floats, bools and strings are refused, not truncated.
+
+    >>> shape_tuple((2, 3)), shape_tuple(([4, 5],))
+    ((2, 3), (4, 5))
+    """
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
+        raise ArgumentTypeError(f"{what} must be ints, got {shape!r}")
+    shape = tuple(int(s) for s in shape)
+    low = [s for s in shape if s < 0 and not (allow_minus_one and s == -1)]
+    if low or (allow_minus_one and shape.count(-1) > 1):
+        raise ShapeError(f"{what} must be non-negative{' (one -1 allowed)' if allow_minus_one else ''}, got {shape}")
+    return shape
+
+
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     """Undo NumPy broadcasting on a gradient: sum it back down to ``shape``.
 

@@ -10,20 +10,22 @@ import numpy as np
 
 from . import backend
 from .autograd.tensor import Tensor, _as_array
-from .errors import ArgumentTypeError
+from .errors import ArgumentError, ArgumentTypeError, DTypeError
 
 
 def _shape(shape) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+    return backend.shape_tuple(shape)
+
+
+def _dt(dtype, floating: bool = False, what: str = "dtype"):
+    """The dtype asked for (the default when None); ``floating``: only float dtypes (random draws)."""
     try:
-        return tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise ArgumentTypeError(f"shape must be integers, got {shape!r}") from None
-
-
-def _dt(dtype):
-    return np.dtype(dtype) if dtype is not None else backend.get_default_dtype()
+        dt = np.dtype(dtype) if dtype is not None else backend.get_default_dtype()
+    except TypeError:
+        raise ArgumentTypeError(f"{what}: not a dtype: {dtype!r}") from None
+    if floating and dt.kind != "f":
+        raise DTypeError(f"{what}: random draws need a floating dtype, got {dt}")
+    return dt
 
 
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -58,30 +60,43 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
-    a = t.data if isinstance(t, Tensor) else np.asarray(t)
+    a = t.data if isinstance(t, Tensor) else _as_array(t)
     return Tensor(np.zeros_like(a, dtype=dtype), requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
-    a = t.data if isinstance(t, Tensor) else np.asarray(t)
+    a = t.data if isinstance(t, Tensor) else _as_array(t)
     return Tensor(np.ones_like(a, dtype=dtype), requires_grad=requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal draws N(0, 1)."""
     g = backend.get_generator(generator)
-    return Tensor(g.standard_normal(_shape(shape)).astype(_dt(dtype)), requires_grad=requires_grad)
+    return Tensor(g.standard_normal(_shape(shape)).astype(_dt(dtype, True, "randn")), requires_grad=requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform draws on [0, 1)."""
     g = backend.get_generator(generator)
-    return Tensor(g.random(_shape(shape)).astype(_dt(dtype)), requires_grad=requires_grad)
+    return Tensor(g.random(_shape(shape)).astype(_dt(dtype, True, "rand")), requires_grad=requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Evenly spaced values in [start, stop); integers stay int64 unless a dtype is given."""
-    a = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    """Evenly spaced values in [start, stop) (``arange(stop)``: from 0), as NumPy's ``arange``; integers stay
+    int64 unless a dtype is given.
+
+    >>> import chainrule as cr
+    >>> cr.arange(10, step=3).tolist(), cr.arange(1.0, 2.0, 0.5).tolist()
+    ([0, 3, 6, 9], [1.0, 1.5])
+    """
+    if stop is None:
+        start, stop = 0, start
+    for name, v in (("start", start), ("stop", stop), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+            raise ArgumentTypeError(f"arange: {name} must be a finite number, got {v!r}")
+    if step == 0:
+        raise ArgumentError("arange: step must not be 0")
+    a = np.arange(start, stop, step)
     if dtype is not None:
         a = a.astype(dtype)
     elif a.dtype.kind == "f":
@@ -90,4 +105,6 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The identity matrix, n x n (or n x m)."""
+    n, m = _shape((n, n if m is None else m))
     return Tensor(np.eye(n, m, dtype=_dt(dtype)), requires_grad=requires_grad)

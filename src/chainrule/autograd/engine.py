@@ -51,6 +51,12 @@ def _accumulate_leaf(t: Tensor, g: np.ndarray, owned: bool = False) -> None:
             # the first contribution is copied: g may be shared with other ops or tensors
             t.grad = np.array(g, dtype=t.data.dtype, copy=True)
     else:
+        if not isinstance(t.grad, np.ndarray) or t.grad.shape != t.data.shape:
+            raise ShapeError(
+                f"backward: the .grad already on a tensor of shape {t.shape} is "
+                + (f"of shape {t.grad.shape}" if isinstance(t.grad, np.ndarray) else f"a {type(t.grad).__name__}")
+                + "; gradients accumulate into it, so it must be an array of the tensor's shape (or None)"
+            )
         t.grad += g
 
 
@@ -108,6 +114,12 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             gy = tuple(
                 g if g is not None else np.zeros(shape, dtype) for g, (shape, dtype) in zip(gys, fn.out_meta)
             )
+        for x, v in zip(fn.inputs, fn.versions):
+            if isinstance(x, Tensor) and x._version != v:
+                raise AutogradError(
+                    f"{type(fn).__name__}.backward: an input of shape {x.shape} was changed in place after the "
+                    "op used it, so the gradient would be wrong; change it after backward(), or out of place"
+                )
         gxs = fn.backward(gy)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)

@@ -49,6 +49,7 @@ class Function:
     needs_input_grad: tuple = ()
     n_outputs: int = 1
     out_meta: tuple = ()  # ((shape, dtype), ...) of the outputs, for zero-filling missing gradients
+    versions: list = []  # the inputs' in-place change counts when the op ran (checked before its backward)
     released: bool = False
     fresh_grads: bool = False  # backward returns arrays that nothing else holds (see the module docstring)
     takes_none_grads: bool = False  # backward gets None, not zeros, for an output that received no gradient
@@ -65,18 +66,23 @@ class Function:
         fn = cls(**params) if params else cls()
         arrays = []
         needs = []
+        versions = []
         record = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
                 r = x.requires_grad
                 needs.append(r)
+                versions.append(x._version)
                 record = record or r
             else:
                 arrays.append(x)
                 needs.append(False)
+                versions.append(0)
         record = record and _grad_enabled
         fn.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
+        if record:
+            fn.versions = versions
         y = fn.forward(*arrays)
         if isinstance(y, tuple):
             outs = tuple(Tensor._wrap(a, record, fn if record else None, i) for i, a in enumerate(y))
@@ -123,8 +129,8 @@ class _GradMode(contextlib.ContextDecorator):
         return False
 
 
-def no_grad():
-    """Context manager (and decorator) in which no op records a graph.
+def no_grad(func=None):
+    """Context manager (and decorator, with or without parentheses) in which no op records a graph.
 
     >>> import chainrule as cr
     >>> x = cr.tensor([1.0], requires_grad=True)
@@ -133,12 +139,20 @@ def no_grad():
     >>> y.requires_grad
     False
     """
-    return _GradMode(False)
+    return _GradMode(False) if func is None else _decorate(_GradMode(False), func, "no_grad")
 
 
-def enable_grad():
+def enable_grad(func=None):
     """Context manager (and decorator) that turns recording back on inside ``no_grad``."""
-    return _GradMode(True)
+    return _GradMode(True) if func is None else _decorate(_GradMode(True), func, "enable_grad")
+
+
+def _decorate(mode: _GradMode, func, name: str):
+    if not callable(func):
+        from ..errors import ArgumentTypeError
+
+        raise ArgumentTypeError(f"{name}: takes no arguments, or a function to decorate; got {type(func).__name__}")
+    return mode(func)
 
 
 def is_grad_enabled() -> bool:

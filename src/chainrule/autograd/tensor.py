@@ -8,11 +8,12 @@ of the same shape, accumulated with ``+=``), and ``requires_grad``. Operators an
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
 from .. import backend
-from ..errors import ArgumentTypeError, DTypeError
+from ..errors import ArgumentError, ArgumentTypeError, AutogradError, DTypeError, ShapeError
 
 
 def _as_array(data, dtype=None, copy: bool = False) -> np.ndarray:
@@ -40,6 +41,12 @@ def _as_array(data, dtype=None, copy: bool = False) -> np.ndarray:
     )
 
 
+def as_operand(x):
+    """What the ``cr.`` function forms take: tensors pass through, NumPy arrays keep their dtype, Python
+    numbers and lists become arrays of the default dtype (as ``cr.tensor`` would make them)."""
+    return x if isinstance(x, (Tensor, np.ndarray)) else _as_array(x)
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -50,7 +57,9 @@ class Tensor:
     array([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_retain", "__weakref__")
+    # _version counts in-place changes (``+=``, ``t[i] = v``): an op that saved this tensor for its
+    # backward notes the count, and the backward refuses to run if it has changed since
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_retain", "_version", "__weakref__")
     __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__ and friends
     __hash__ = object.__hash__  # == returns an array, so keep identity hashing
 
@@ -60,6 +69,7 @@ class Tensor:
         self._ctx = None
         self._idx = 0
         self._retain = False
+        self._version = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -74,12 +84,18 @@ class Tensor:
         t._ctx = ctx
         t._idx = idx
         t._retain = False
+        t._version = 0
         return t
 
     # ------------------------------------------------------------------------------ autograd
     def requires_grad_(self, flag: bool = True) -> Tensor:
         if flag and self.data.dtype.kind not in "fc":
             raise DTypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
+        if not flag and self._ctx is not None and self.requires_grad:
+            raise AutogradError(
+                "requires_grad_(False) on a tensor computed by an op: only leaves can change the flag; "
+                "use .detach() for a copy cut from the graph"
+            )
         self.requires_grad = bool(flag)
         return self
 
@@ -141,9 +157,18 @@ class Tensor:
         return len(self.data)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        """NumPy's conversion protocol: ``np.asarray(t)`` shares memory, ``np.array(t)`` copies."""
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            if copy is False:
+                raise ValueError(f"cannot convert a {self.data.dtype} tensor to {np.dtype(dtype)} without a copy")
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
 
     def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ArgumentError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous: use (t > 0).any() or .all()"
+            )
         return bool(self.data)
 
     def __float__(self) -> float:
@@ -212,25 +237,85 @@ class Tensor:
 
     # comparisons give plain boolean arrays: they have no gradient
     def __lt__(self, o):
-        return self.data < _raw(o)
+        return _compare("<", operator.lt, self, o)
 
     def __le__(self, o):
-        return self.data <= _raw(o)
+        return _compare("<=", operator.le, self, o)
 
     def __gt__(self, o):
-        return self.data > _raw(o)
+        return _compare(">", operator.gt, self, o)
 
     def __ge__(self, o):
-        return self.data >= _raw(o)
+        return _compare(">=", operator.ge, self, o)
 
     def __eq__(self, o):
-        return self.data == _raw(o)
+        return _compare("==", operator.eq, self, o)
 
     def __ne__(self, o):
-        return self.data != _raw(o)
+        return _compare("!=", operator.ne, self, o)
 
     def __getitem__(self, index):
         return _shape.getitem(self, index)
+
+    # ------------------------------------------------------------------------------ in place
+    # ``p -= lr * p.grad`` under ``no_grad`` updates p itself, as in PyTorch. With recording on, a tensor
+    # that requires grad cannot be changed in place (its old value may be needed by the backward); a
+    # tensor computed by an op that requires grad cannot be changed even under no_grad (it is in a graph).
+    def _check_inplace(self, what: str) -> None:
+        if self.requires_grad and (self._ctx is not None or _function._grad_enabled):
+            where = "a tensor computed by an op" if self._ctx is not None else "a leaf"
+            raise AutogradError(
+                f"{what}: in-place change of {where} that requires grad; "
+                + ("do it on .detach() or out of place" if self._ctx is not None else
+                   "do it under `with cr.no_grad():` (as an optimizer step does) or out of place")
+            )
+        if not self.data.flags.writeable:
+            raise ArgumentError(f"{what}: this tensor's array (shape {self.shape}) is read-only")
+
+    def _inplace(self, what: str, ufunc, o) -> Tensor:
+        self._check_inplace(what)
+        o = o.data if isinstance(o, Tensor) else o
+        try:
+            ufunc(self.data, o, out=self.data, casting="same_kind")
+        except TypeError:  # NumPy's UFuncTypeError: e.g. a float result for an integer tensor
+            try:
+                got = f"a {ufunc(np.zeros(1, self.dtype), np.asarray(o).ravel()[:1]).dtype} result"
+            except (TypeError, ValueError):
+                got = f"a result with {type(o).__name__}"
+            raise DTypeError(f"{what}: {got} cannot be stored in place in a {self.dtype} tensor; "
+                             "compute it out of place") from None
+        except ValueError:
+            raise ShapeError(f"{what}: a value of shape {np.shape(o)} cannot update a tensor of shape "
+                             f"{self.shape} in place (it must broadcast to that shape)") from None
+        self._version += 1
+        return self
+
+    def __iadd__(self, o):
+        return self._inplace("+=", np.add, o)
+
+    def __isub__(self, o):
+        return self._inplace("-=", np.subtract, o)
+
+    def __imul__(self, o):
+        return self._inplace("*=", np.multiply, o)
+
+    def __itruediv__(self, o):
+        return self._inplace("/=", np.true_divide, o)
+
+    def __setitem__(self, index, value) -> None:
+        self._check_inplace("t[index] = value")
+        index = _shape._clean_index(index)
+        value = value.data if isinstance(value, Tensor) else value
+        try:
+            self.data[index] = value
+        except IndexError as e:
+            raise ShapeError(f"index {index!r} does not fit a tensor of shape {self.shape}: {e}") from None
+        except ValueError as e:
+            raise ShapeError(f"t[index] = value: a value of shape {np.shape(value)} does not fit the selected "
+                             f"part of a tensor of shape {self.shape}: {e}") from None
+        except TypeError as e:
+            raise ArgumentTypeError(f"t[index] = value: cannot store {type(value).__name__}: {e}") from None
+        self._version += 1
 
     # ------------------------------------------------------------------------------ methods
     def exp(self):
@@ -316,8 +401,16 @@ class Tensor:
         return _shape.broadcast_to(self, shape)
 
 
-def _raw(o):
-    return o.data if isinstance(o, Tensor) else o
+def _compare(symbol: str, op, t: Tensor, o):
+    o = o.data if isinstance(o, Tensor) else o
+    try:
+        return op(t.data, o)
+    except ValueError:
+        raise ShapeError(f"comparison {symbol}: shapes {t.shape} and {np.shape(o)} cannot be broadcast together") \
+            from None
+    except TypeError:
+        raise ArgumentTypeError(f"comparison {symbol}: cannot compare a {t.dtype} tensor with "
+                                f"{type(o).__name__}") from None
 
 
 # The functional modules import Tensor from here; they are bound after the class exists.
@@ -326,3 +419,4 @@ from ..functional import elementwise as _elementwise  # noqa: E402
 from ..functional import linalg as _linalg  # noqa: E402
 from ..functional import reduce as _reduce  # noqa: E402
 from ..functional import shape as _shape  # noqa: E402
+from . import function as _function  # noqa: E402

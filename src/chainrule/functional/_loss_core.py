@@ -10,15 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.tensor import Tensor, _as_array
+from ..autograd.tensor import Tensor
+from ..autograd.tensor import as_operand as _in
 from ..errors import ArgumentError, ArgumentTypeError, DataError, DTypeError, ShapeError
 
 _REDUCTIONS = ("mean", "sum", "none")
 
 
 # ------------------------------------------------------------------------------------- helpers
-def _in(x):
-    return x if isinstance(x, Tensor) else _as_array(x)
 
 
 def _data(x) -> np.ndarray:

@@ -14,7 +14,8 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.tensor import Tensor, _as_array
+from ..autograd.tensor import Tensor
+from ..autograd.tensor import as_operand as _in
 from ..backend import get_default_dtype
 from ..errors import ArgumentError, ArgumentTypeError, DataError, DTypeError
 from .elementwise import relu, sigmoid, stable_sigmoid, tanh
@@ -24,9 +25,6 @@ __all__ = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "
            "logsumexp", "one_hot"]
 
 
-def _in(x):
-    """Tensors pass through; arrays, numbers and lists become arrays (numbers get the default dtype)."""
-    return x if isinstance(x, Tensor) else _as_array(x)
 
 
 def _ndim(x) -> int:
@@ -208,6 +206,9 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x):
+        if x.shape[self.axis] == 0:  # nothing to normalise: an empty result, as PyTorch
+            self.y = x.copy()
+            return self.y
         e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
         e /= np.sum(e, axis=self.axis, keepdims=True)
         self.y = e
@@ -227,6 +228,9 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
+        if x.shape[self.axis] == 0:  # nothing to normalise: an empty result, as PyTorch
+            self.y = x.copy()
+            return self.y
         s = x - np.max(x, axis=self.axis, keepdims=True)
         s -= np.log(np.sum(np.exp(s), axis=self.axis, keepdims=True))
         self.y = s

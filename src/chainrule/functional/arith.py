@@ -7,19 +7,96 @@ Either side may be a tensor, an array or a Python number (numbers get no gradien
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.tensor import Tensor
-from ..errors import ChainruleError, ShapeError
+from ..autograd.tensor import Tensor, _as_array, as_operand
+from ..backend import get_default_dtype
+from ..errors import ArgumentTypeError, ChainruleError, ShapeError
+from . import elementwise as _elementwise
 
 
 def _shape_of(v) -> tuple:
     return np.shape(v.data if isinstance(v, Tensor) else v)
 
 
+_KIND_RANK = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
+
+
+def _rank(v) -> int:
+    """bool 0 < integer 1 < floating 2 < complex 3, for a typed operand or a Python number."""
+    if isinstance(v, (Tensor, np.ndarray)):
+        return _KIND_RANK.get(v.dtype.kind, 4)
+    return 0 if isinstance(v, bool) else 1 if isinstance(v, int) else 2 if isinstance(v, float) else 3
+
+
+def _decide(vs) -> tuple:
+    """(dtype, kind rank) that the typed operands ``vs`` give: those of the highest kind decide."""
+    top = max(_rank(v) for v in vs)
+    return np.result_type(*[v.dtype for v in vs if _rank(v) == top]), top
+
+
+def promote(*operands) -> list:
+    """The operands of an op, cast so that the result has PyTorch's dtype, not NumPy's.
+
+    PyTorch's rule: the operands with dimensions decide the dtype; a 0-d tensor counts only when it is
+    of a higher kind (bool < integer < floating < complex), and a number (NumPy scalars and 0-d arrays
+    included) only when it is of a higher kind than every tensor, and then gives the default dtype. So
+    float32 stays float32 with ``np.sqrt(2)``, ``np.float64(2)`` or an int64 tensor on the other side, where
+    NumPy gives float64, and an integer tensor times 0.5 gives float32. A tensor that must change dtype
+    goes through the differentiable ``astype``: its gradient comes back in its own dtype.
+    """
+    ops = []
+    for v in operands:
+        if isinstance(v, np.generic) or (type(v) is np.ndarray and v.ndim == 0):
+            v = v.item()  # a NumPy scalar counts as a number
+        elif isinstance(v, (list, tuple)):
+            v = _as_array(v)
+        elif not isinstance(v, (Tensor, np.ndarray, numbers.Number)):
+            raise ArgumentTypeError(f"expected tensors, arrays or numbers, got {type(v).__name__}")
+        ops.append(v)
+    typed = [v for v in ops if isinstance(v, (Tensor, np.ndarray))]
+    dims = [v for v in typed if v.ndim]
+    res, top = _decide(dims) if dims else (None, -1)
+    zero_d = [v for v in typed if not v.ndim]
+    if zero_d:
+        r0, t0 = _decide(zero_d)
+        if t0 > top:
+            res, top = r0, t0
+    nums = [_rank(v) for v in ops if not isinstance(v, (Tensor, np.ndarray))]
+    if nums and max(nums) > top:
+        top = max(nums)
+        res = get_default_dtype() if top == 2 else np.dtype((bool, np.int64, None, np.complex64)[top])
+    out = []
+    for v in ops:
+        if isinstance(v, Tensor):
+            if v.data.dtype != res:
+                v = _elementwise.astype(v, res) if v.requires_grad else Tensor._wrap(v.data.astype(res), False,
+                                                                                     None, 0)
+        elif isinstance(v, np.ndarray):
+            if v.dtype != res:
+                v = v.astype(res)
+        elif not typed:
+            v = np.asarray(v, dtype=res)  # only numbers: the result gets the dtype they give
+        out.append(v)
+    return out
+
+
+def _same_kind_fast(a, b) -> bool:
+    """The common cases that need no promotion: one dtype on both sides, or a float tensor and a number."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            return a.data.dtype == b.data.dtype
+        return type(b) in (float, int) and a.data.dtype.kind in "fc"
+    return isinstance(b, Tensor) and type(a) in (float, int) and b.data.dtype.kind in "fc"
+
+
 def _binary(name: str, cls, a, b):
     """Apply a broadcasting op, turning NumPy's broadcast ValueError into a ShapeError with both shapes."""
+    if not _same_kind_fast(a, b):
+        a, b = promote(a, b)
     try:
         return cls.apply(a, b)
     except ChainruleError:
@@ -91,7 +168,8 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = a ** b;  dL/da = dL/dy * b * a^(b-1),  dL/db = dL/dy * y * log(a)."""
+    """y = a ** b;  dL/da = dL/dy * b * a^(b-1)  (0 where b = 0: a^0 = 1 is constant, even at a = 0),
+    dL/db = dL/dy * y * log(a)  (0 where a <= 0)."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -102,10 +180,11 @@ class Pow(Function):
         a, b = self.a, self.b
         ga = gb = None
         if self.needs_input_grad[0]:
-            if isinstance(b, (int, float)) and b == 2:
-                ga = gy * (2 * a)
-            else:
-                ga = gy * (b * a ** (b - 1))
+            if isinstance(b, (int, float)):
+                ga = gy * (2 * a) if b == 2 else gy * (b * a ** (b - 1)) if b != 0 else np.zeros_like(gy)
+            else:  # b an array: 0 * 0^(-1) = 0 * inf must give 0 where b = 0, not NaN
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ga = gy * np.where(b == 0, 0, b * a ** (b - 1))
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 gb = gy * self.y * np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
@@ -204,7 +283,7 @@ def pow(a, b):  # noqa: A001 - the operator's name
 
 def neg(x):
     """-x."""
-    return Neg.apply(x)
+    return Neg.apply(as_operand(x))
 
 
 def maximum(a, b):
@@ -222,6 +301,7 @@ def where(cond, a, b):
     c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     if c.dtype != bool:
         c = c.astype(bool)
+    a, b = promote(a, b)  # where(mask, 1.0, 0.0) is float32, as in PyTorch
     try:
         return Where.apply(a, b, cond=c)
     except ChainruleError:
@@ -232,10 +312,36 @@ def where(cond, a, b):
         ) from None
 
 
+def _bound(v, x, name: str):
+    """A clip bound as a number or an array in x's dtype (bounds get no gradient)."""
+    if v is None:
+        return None
+    v = v.data if isinstance(v, Tensor) else v
+    if isinstance(v, np.generic) or (isinstance(v, np.ndarray) and v.ndim == 0):
+        v = v.item()
+    if isinstance(v, (list, tuple)):
+        v = np.asarray(v)
+    if isinstance(v, np.ndarray):
+        xd = x.data if isinstance(x, Tensor) else x
+        if v.dtype.kind not in "biuf":
+            raise ArgumentTypeError(f"clip: {name} must be a number or a numeric array, got dtype {v.dtype}")
+        try:
+            np.broadcast_shapes(v.shape, xd.shape)
+        except ValueError:
+            raise ShapeError(f"clip: {name} of shape {v.shape} does not broadcast with the input's shape "
+                             f"{xd.shape}") from None
+        return v.astype(xd.dtype, copy=False) if xd.dtype.kind == "f" else v
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise ArgumentTypeError(f"clip: {name} must be a number, an array or None, got {type(v).__name__}")
+    return v
+
+
 def clip(x, lo=None, hi=None):
-    """Clamp ``x`` into [lo, hi]; the gradient is zero outside."""
+    """Clamp ``x`` into [lo, hi] (numbers, or arrays/tensors that broadcast with x; the bounds get no
+    gradient); the gradient is zero outside."""
     if lo is None and hi is None:
         from ..errors import ArgumentError
 
         raise ArgumentError("clip: give at least one of lo and hi")
-    return Clip.apply(x, lo=lo, hi=hi)
+    x = as_operand(x)
+    return Clip.apply(x, lo=_bound(lo, x, "lo"), hi=_bound(hi, x, "hi"))

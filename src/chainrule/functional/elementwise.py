@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.tensor import Tensor, as_operand
 
 
 class Exp(Function):
@@ -129,39 +130,44 @@ class AsType(Function):
 
 def exp(x):
     """e to the x, elementwise."""
-    return Exp.apply(x)
+    return Exp.apply(as_operand(x))
 
 
 def log(x):
     """Natural logarithm, elementwise."""
-    return Log.apply(x)
+    return Log.apply(as_operand(x))
 
 
 def sqrt(x):
     """Square root, elementwise."""
-    return Sqrt.apply(x)
+    return Sqrt.apply(as_operand(x))
 
 
 def abs(x):  # noqa: A001 - the function's name
     """Absolute value, elementwise."""
-    return Abs.apply(x)
+    return Abs.apply(as_operand(x))
 
 
 def tanh(x):
     """Hyperbolic tangent, elementwise."""
-    return Tanh.apply(x)
+    return Tanh.apply(as_operand(x))
 
 
 def sigmoid(x):
     """Logistic sigmoid, elementwise, stable for any x (no overflow at |x| = 1e4)."""
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(as_operand(x))
 
 
 def relu(x):
     """Rectified linear unit max(x, 0), elementwise."""
-    return ReLU.apply(x)
+    return ReLU.apply(as_operand(x))
 
 
 def astype(x, dtype):
-    """Convert to ``dtype``; gradients flow back in the input's dtype."""
-    return AsType.apply(x, dtype=dtype)
+    """Convert to ``dtype``; gradients flow back in the input's dtype. A cast to an integer or bool dtype
+    is not differentiable (rounding has derivative 0 almost everywhere): its result needs no gradient."""
+    x = as_operand(x)
+    dt = np.dtype(dtype)
+    if dt.kind not in "fc":
+        return Tensor._wrap((x.data if isinstance(x, Tensor) else x).astype(dt), False, None, 0)
+    return AsType.apply(x, dtype=dt)

@@ -11,8 +11,8 @@ import builtins
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.tensor import Tensor
-from ..errors import ArgumentTypeError, ShapeError
+from ..autograd.tensor import Tensor, as_operand
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError
 
 
 def normalize_axis(axis, ndim: int, op: str = "reduction") -> tuple | None:
@@ -20,18 +20,19 @@ def normalize_axis(axis, ndim: int, op: str = "reduction") -> tuple | None:
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
-    try:
-        axes = tuple(int(a) for a in axes)
-    except TypeError:
-        raise ArgumentTypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}") from None
+    if not isinstance(axes, (tuple, list)) or not all(
+            isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+        raise ArgumentTypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
     out = []
     for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1):
+        a = int(a)
+        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
             raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
         raise ShapeError(f"{op}: repeated axis in {axis!r}")
-    return tuple(sorted(out))
+    # a 0-d tensor has no axes: axis 0 or -1 are accepted, as PyTorch does, and mean none (the op is the identity)
+    return tuple(sorted(out)) if ndim else ()
 
 
 def _expand(g: np.ndarray, axes, keepdims: bool, shape: tuple) -> np.ndarray:
@@ -132,7 +133,8 @@ class Min(_Extremum):
 
 
 def _reduce(cls, name, x, axis, keepdims, **kw):
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    x = as_operand(x)
+    data = x.data if isinstance(x, Tensor) else x
     axes = normalize_axis(axis, data.ndim, name)
     if cls in (Max, Min) and data.size == 0:
         raise ShapeError(f"{name}: cannot take the {name} of an empty tensor of shape {data.shape}")
@@ -151,7 +153,15 @@ def mean(x, axis=None, keepdims=False):
 
 def var(x, axis=None, keepdims=False, ddof=0):
     """Variance over ``axis`` with ``ddof`` delta degrees of freedom (0: the biased, population form)."""
-    return _reduce(Var, "var", x, axis, keepdims, ddof=ddof)
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)) or ddof < 0:
+        raise ArgumentError(f"var: ddof must be a non-negative integer, got {ddof!r}")
+    x = as_operand(x)
+    shape = x.shape if isinstance(x, Tensor) else np.shape(x)
+    n = _count(shape, normalize_axis(axis, len(shape), "var"))
+    if ddof and n - ddof <= 0:
+        raise ArgumentError(f"var: ddof={ddof} leaves no degrees of freedom: {n} element(s) per result (shape "
+                            f"{shape}, axis {axis!r}); ddof must be below that")
+    return _reduce(Var, "var", x, axis, keepdims, ddof=int(ddof))
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
@@ -167,7 +177,12 @@ def min(x, axis=None, keepdims=False):  # noqa: A001
 def _arg(fn, name, x, axis, keepdims):
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
     if axis is not None:
-        axis = normalize_axis(axis, data.ndim, name)[0]
+        axes = normalize_axis(axis, data.ndim, name)
+        if len(axes) > 1:
+            raise ShapeError(f"{name}: takes one axis, got {axis!r}")
+        axis = axes[0] if axes else None
+    if (data.size == 0) if axis is None else (data.shape[axis] == 0):
+        raise ShapeError(f"{name}: no {name[3:]} of an empty axis (tensor of shape {data.shape}, axis {axis})")
     return Tensor(fn(data, axis=axis, keepdims=keepdims).astype(np.int64))
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, as_operand
+from ..backend import shape_tuple
 from ..errors import ArgumentTypeError, ShapeError
 from .reduce import normalize_axis
 
@@ -127,16 +128,12 @@ class Pad(Function):
 
 # --------------------------------------------------------------------------------- the functions
 def _shape_arg(shape) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    try:
-        return tuple(int(s) for s in shape)
-    except TypeError:
-        raise ArgumentTypeError(f"shape must be ints, got {shape!r}") from None
+    return shape_tuple(shape, "shape", allow_minus_one=True)
 
 
 def reshape(x, *shape):
     """Give ``x`` a new shape with the same number of elements (one entry may be -1)."""
+    x = as_operand(x)
     shape = _shape_arg(shape)
     try:
         return Reshape.apply(x, shape=shape)
@@ -145,27 +142,41 @@ def reshape(x, *shape):
         raise ShapeError(f"reshape: cannot reshape a tensor of shape {src} into shape {shape}") from None
 
 
+def _axis_in(a, ndim: int, op: str) -> int:
+    """One axis, negatives allowed, as a non-negative int; a ShapeError when out of range."""
+    if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+        raise ArgumentTypeError(f"{op}: axes must be ints, got {a!r}")
+    if not -ndim <= a < ndim:
+        raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+    return int(a) % ndim
+
+
 def transpose(x, *axes):
     """Permute the axes (reverse them when none are given)."""
+    x = as_operand(x)
     ndim = _data(x).ndim
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
     if not axes:
         return Transpose.apply(x, axes=tuple(range(ndim))[::-1])
-    if sorted(a % ndim for a in axes) != list(range(ndim)) or len(axes) != ndim:
+    norm = [_axis_in(a, ndim, "transpose") for a in axes]
+    if sorted(norm) != list(range(ndim)):
         raise ShapeError(f"transpose: axes {axes} are not a permutation of the {ndim} axes of {_data(x).shape}")
-    return Transpose.apply(x, axes=tuple(a % ndim for a in axes))
+    return Transpose.apply(x, axes=tuple(norm))
 
 
 def swapaxes(x, a: int, b: int):
     """Exchange two axes."""
+    x = as_operand(x)
     axes = list(range(_data(x).ndim))
+    a, b = _axis_in(a, len(axes), "swapaxes"), _axis_in(b, len(axes), "swapaxes")
     axes[a], axes[b] = axes[b], axes[a]
     return Transpose.apply(x, axes=tuple(axes))
 
 
 def flatten(x, start_axis: int = 0, end_axis: int = -1):
     """Merge the axes from ``start_axis`` to ``end_axis`` (inclusive) into one."""
+    x = as_operand(x)
     shape = _data(x).shape
     if not shape:
         return reshape(x, 1)
@@ -177,6 +188,7 @@ def flatten(x, start_axis: int = 0, end_axis: int = -1):
 
 def squeeze(x, axis=None):
     """Remove axes of size 1 (all of them, or those in ``axis``)."""
+    x = as_operand(x)
     shape = _data(x).shape
     if axis is None:
         new = tuple(n for n in shape if n != 1)
@@ -191,16 +203,15 @@ def squeeze(x, axis=None):
 
 def unsqueeze(x, axis: int):
     """Insert an axis of size 1 at position ``axis``."""
+    x = as_operand(x)
     shape = _data(x).shape
-    nd = len(shape) + 1
-    if not -nd <= axis < nd:
-        raise ShapeError(f"unsqueeze: axis {axis} is out of range for a result with {nd} dimensions")
-    axis %= nd
+    axis = _axis_in(axis, len(shape) + 1, "unsqueeze")
     return Reshape.apply(x, shape=shape[:axis] + (1,) + shape[axis:])
 
 
 def broadcast_to(x, shape):
     """Broadcast ``x`` to ``shape`` (a read-only view; gradients sum back)."""
+    x = as_operand(x)
     shape = _shape_arg((shape,))
     src = _data(x).shape
     try:
@@ -245,7 +256,9 @@ def _axis_for(xs, axis, op, new_axis=False):
 
 def concatenate(ts, axis: int = 0):
     """Join tensors along an existing axis."""
-    ts = list(ts)
+    ts = [as_operand(t) for t in ts]
+    if ts and _data(ts[0]).ndim == 0:
+        raise ShapeError("concatenate: 0-d tensors have no axis to join along; use stack")
     axis = _axis_for(ts, axis, "concatenate")
     shapes = [_data(t).shape for t in ts]
     ref = shapes[0]
@@ -257,7 +270,7 @@ def concatenate(ts, axis: int = 0):
 
 def stack(ts, axis: int = 0):
     """Join tensors of equal shape along a new axis."""
-    ts = list(ts)
+    ts = [as_operand(t) for t in ts]
     axis = _axis_for(ts, axis, "stack", new_axis=True)
     shapes = [_data(t).shape for t in ts]
     if any(s != shapes[0] for s in shapes):
@@ -267,6 +280,7 @@ def stack(ts, axis: int = 0):
 
 def pad(x, pad_width, value: float = 0.0):
     """Pad with a constant, NumPy style: ``pad_width`` is an int, a (before, after) pair, or one pair per axis."""
+    x = as_operand(x)
     nd = _data(x).ndim
     try:
         pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (nd, 2))
