@@ -16,3 +16,4 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     assert namespace["history"]["val_accuracy"][-1] > 0.9
     assert (tmp_path / "digits.safetensors").exists()
     assert abs(namespace["x"].grad[0] - 3 * (1 - 0.46211716**2)) < 1e-4
+    assert abs(namespace["w"].numpy() - [1.0, 2.0]).max() < 1e-4  # the hand-written descent converged
