@@ -40,6 +40,10 @@ _DTYPES = {
     "BOOL": np.dtype("?"),
 }  # fmt: skip
 _CODES = {(dt.kind, dt.itemsize): code for code, dt in _DTYPES.items()}
+# bfloat16 (most published checkpoints): NumPy has no such type, so it is read as its 16-bit patterns and
+# widened to float32 exactly (a bfloat16 is the top half of a float32: bits << 16). It is never written.
+_BF16 = np.dtype("<u2")
+_READ = {**_DTYPES, "BF16": _BF16}
 _TREE = "chainrule.tree"
 _MAX_HEADER = 100 * 1024 * 1024
 
@@ -205,8 +209,8 @@ def _entries(header: dict, path: str, data_len: int) -> list:
         if not isinstance(info, dict):
             raise _bad(path, f"tensor '{name}' is described by a {type(info).__name__}, expected an object")
         dtype, shape, offs = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-        if not isinstance(dtype, str) or dtype not in _DTYPES:
-            raise _bad(path, f"tensor '{name}' has unknown dtype {dtype!r} (known: {', '.join(_DTYPES)})")
+        if not isinstance(dtype, str) or dtype not in _READ:
+            raise _bad(path, f"tensor '{name}' has unknown dtype {dtype!r} (known: {', '.join(_READ)})")
         if (not isinstance(shape, list) or len(shape) > 64
                 or not all(type(d) is int and 0 <= d < 2**62 for d in shape)):
             raise _bad(path, f"tensor '{name}' has shape {shape!r}, expected a list of non-negative integers")
@@ -218,10 +222,10 @@ def _entries(header: dict, path: str, data_len: int) -> list:
         count = 1
         for d in shape:
             count *= d
-        if count * _DTYPES[dtype].itemsize != end - begin:
+        if count * _READ[dtype].itemsize != end - begin:
             raise _bad(path, f"tensor '{name}' of shape {shape} and dtype {dtype} needs "
-                       f"{count * _DTYPES[dtype].itemsize} bytes, its data_offsets span {end - begin}")
-        out.append((name, _DTYPES[dtype], tuple(shape), begin, end))
+                       f"{count * _READ[dtype].itemsize} bytes, its data_offsets span {end - begin}")
+        out.append((name, dtype, tuple(shape), begin, end))
     pos = 0
     for name, _, _, begin, end in sorted(out, key=lambda e: (e[3], e[4])):
         if begin != pos:
@@ -285,8 +289,10 @@ def _decode(spec, arrays: dict, path: str):
 def load(path) -> dict:
     """Read a file written by :func:`save` (or any safetensors file) back into the same structure.
 
-    Arrays come back as writeable NumPy arrays in native byte order. A plain safetensors file (no
-    chainrule tree in its metadata) comes back as a flat dict of names to arrays, in header order.
+    Arrays come back as writeable NumPy arrays in native byte order, with the file's dtype (F16, F32,
+    F64, the integers, bool), except bfloat16 (BF16), which NumPy lacks: it comes back as float32, an
+    exact conversion (every bfloat16 is a float32). A plain safetensors file (no chainrule tree in its
+    metadata) comes back as a flat dict of names to arrays, in header order.
 
     Raises
     ------
@@ -308,7 +314,8 @@ def load(path) -> dict:
                 raise _bad(path, f"the file is truncated: the data section should have {data_len} bytes, has {got}")
             got += n
     arrays = {}
-    for name, dt, shape, begin, end in entries:
+    for name, code, shape, begin, end in entries:
+        dt = _READ[code]
         try:
             if dt.kind == "b":  # any non-zero byte is True; never expose odd bool bytes
                 a = (data[begin:end] != 0).reshape(shape)
@@ -317,6 +324,10 @@ def load(path) -> dict:
             else:
                 a = np.frombuffer(data, dtype=dt, count=(end - begin) // dt.itemsize, offset=begin)
                 a = a.reshape(shape).astype(dt.newbyteorder("="), copy=True)
+            if code == "BF16":  # exact: the bfloat16 bits are the high half of the float32
+                wide = a.astype(np.uint32)
+                np.left_shift(wide, 16, out=wide)
+                a = wide.view(np.float32)
         except (ValueError, OverflowError, MemoryError):
             raise _bad(path, f"tensor '{name}' of shape {list(shape)} cannot be made into an array") from None
         arrays[name] = a

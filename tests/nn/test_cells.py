@@ -112,8 +112,9 @@ def test_cell_errors_name_the_cell_and_shapes():
         cell(cr.randn(5, 3), cr.randn(5, 4))
     with pytest.raises(cr.ShapeError, match=r"GRUCell\(3, 4\): hx has shape \(4,\), expected .* \(2, 4\)"):
         nn.GRUCell(I, H)(cr.randn(2, 3), cr.randn(4))
-    with pytest.raises(cr.ChainruleError, match="must be a Tensor or an array"):
-        nn.RNNCell(I, H)([1.0, 2.0, 3.0])
+    with pytest.raises(cr.ChainruleError, match="must be a Tensor, an array or a list"):
+        nn.RNNCell(I, H)("abc")
+    assert nn.RNNCell(I, H)([1.0, 2.0, 3.0]).dtype == np.float32  # a list becomes the default dtype
     with pytest.raises(cr.ChainruleError, match="hidden_size must be a positive integer"):
         nn.GRUCell(3, 0)
     with pytest.raises(cr.ChainruleError, match="nonlinearity"):

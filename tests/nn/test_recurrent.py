@@ -161,8 +161,9 @@ def test_recurrent_errors_name_layer_and_shapes():
         nn.RNN(3, 4, batch_first=True)(cr.randn(2, 6, 3), cr.zeros(1, 6, 4))
     with pytest.raises(cr.errors.ArgumentTypeError, match=r"hx must be a tuple"):
         lstm(cr.randn(6, 2, 3), cr.zeros(2, 2, 4))
-    with pytest.raises(cr.errors.ArgumentTypeError, match=r"LSTM.*input must be a Tensor or an array, got list"):
-        lstm([[[0.0, 0.0, 0.0]]])
+    with pytest.raises(cr.errors.ArgumentTypeError, match=r"LSTM.*input must be a Tensor, an array or a list, got str"):
+        lstm("abc")
+    assert lstm([[[0.0, 0.0, 0.0]]])[0].dtype == np.float32  # a list becomes the default dtype
     with pytest.raises(cr.ArgumentError, match="nonlinearity"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(cr.ArgumentError, match="hidden_size"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -15,8 +15,63 @@ def _is_int(v) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
+def _same_structure(values: list, idx: np.ndarray, where: str, width: int | None = None, keys=None) -> None:
+    """Every sample's field ``where`` is a tuple of ``width`` items, or a dict with ``keys``, as sample 0's."""
+    for i, v in zip(idx, values):
+        if width is not None and (not isinstance(v, (tuple, list)) or len(v) != width):
+            got = f"a {type(v).__name__}" + (f" of {len(v)}" if isinstance(v, (tuple, list)) else "")
+            raise DataError(f"DataLoader: sample {int(i)} has a different structure from sample {int(idx[0])} "
+                            f"(expected {'field ' + where + ' to be ' if where else ''}a tuple of {width} fields, "
+                            f"got {got})")
+        if keys is not None and (not isinstance(v, Mapping) or list(v.keys()) != keys):
+            got = f"keys {list(v.keys())}" if isinstance(v, Mapping) else f"a {type(v).__name__}"
+            raise DataError(f"DataLoader: sample {int(i)} has a different structure from sample {int(idx[0])} "
+                            f"(expected {'field ' + where + ' to be ' if where else ''}a dict with keys {keys}, "
+                            f"got {got})")
+
+
+def _collate(values: list, idx: np.ndarray, where: str):
+    """One field of the samples of a batch, stacked: dicts key by key, tuples field by field, arrays along a
+    new first axis (PyTorch's default_collate, with NumPy arrays for tensors)."""
+    first = values[0]
+    if isinstance(first, Mapping):
+        keys = list(first.keys())
+        _same_structure(values, idx, where, keys=keys)
+        return {k: _collate([v[k] for v in values], idx, f"{where}[{k!r}]" if where else repr(k)) for k in keys}
+    if isinstance(first, tuple):
+        _same_structure(values, idx, where, width=len(first))
+        return tuple(_collate([v[j] for v in values], idx, f"{where}[{j}]") for j in range(len(first)))
+    return _stack(values, idx, where)
+
+
+def _stack(values: list, idx: np.ndarray, where: str) -> np.ndarray:
+    arrays = []
+    for i, v in zip(idx, values):
+        try:
+            a = np.asarray(v)
+        except (ValueError, TypeError):
+            a = np.asarray(None)
+        if a.dtype == object:
+            raise DataError(f"DataLoader: cannot collate field {where} of sample {int(i)}, a {type(v).__name__}: "
+                            "expected arrays, tensors or numbers (or tuples and dicts of them)")
+        arrays.append(a)
+    shape = arrays[0].shape
+    for i, a in zip(idx, arrays):
+        if a.shape != shape:
+            raise DataError(f"DataLoader: field {where} of sample {int(i)} has shape {a.shape}, but sample "
+                            f"{int(idx[0])} has {shape}; samples of one batch must share their shapes")
+    return np.stack(arrays)
+
+
 class DataLoader:
     """Iterate over a dataset in batches, each a tuple of NumPy arrays with a leading batch axis.
+
+    How samples are stacked (PyTorch's default collate, with NumPy arrays): a tuple (or list) sample
+    ``(x, y)`` gives the tuple ``(X, Y)`` of stacked fields; a single array gives a 1-tuple ``(X,)``; a dict
+    sample ``{'x': ..., 'y': ...}`` gives the dict ``{'x': X, 'y': Y}``. Dicts and tuples inside samples
+    are collated the same way, recursively; a list inside a sample is array data (``np.asarray``).
+    Anything else that cannot become an array (None, objects) raises a DataError naming the sample,
+    the field and its type; so do samples whose structure or shapes differ within a batch.
 
     Every epoch visits each sample exactly once. With ``shuffle=True`` the order of epoch ``k`` comes from
     ``np.random.default_rng([seed, k])``: it depends only on the seed and the epoch number, so a run resumed
@@ -29,7 +84,7 @@ class DataLoader:
     Parameters
     ----------
     dataset : Dataset
-        Anything with ``__len__`` and ``__getitem__``; items are arrays or tuples of arrays.
+        Anything with ``__len__`` and ``__getitem__``; items are arrays, tuples or dicts of arrays.
     batch_size : int >= 1
     shuffle : bool
         Reorder the samples each epoch.
@@ -47,6 +102,9 @@ class DataLoader:
     (3, [[0, 1], [2, 3], [4]])
     >>> [y.tolist() for _, y in DataLoader(ds, batch_size=2, shuffle=True, drop_last=True, seed=0)]
     [[2, 4], [3, 0]]
+    >>> batch = next(iter(DataLoader([{"x": np.zeros(3), "y": 1}, {"x": np.ones(3), "y": 2}], batch_size=2)))
+    >>> batch["x"].shape, batch["y"].tolist()
+    ((2, 3), [1, 2])
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
@@ -85,12 +143,12 @@ class DataLoader:
         k = self.epoch if epoch is None else epoch
         return np.random.default_rng([self.seed, k]).permutation(n)
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
+    def __iter__(self) -> Iterator[tuple | dict]:
         order = self.order()
         self.epoch += 1
         return self._batches(order)
 
-    def _batches(self, order: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
+    def _batches(self, order: np.ndarray) -> Iterator[tuple | dict]:
         n_batches = len(self)
         # one fancy index per array, unless a subclass changed how an item is read (e.g. augmentation)
         fast = type(self.dataset).__getitem__ is TensorDataset.__getitem__
@@ -102,29 +160,15 @@ class DataLoader:
             else:
                 yield self._collate(idx)
 
-    def _collate(self, idx: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _collate(self, idx: np.ndarray):
         items = [self.dataset[int(i)] for i in idx]
         first = items[0]
+        if isinstance(first, Mapping):
+            return _collate(items, idx, "")
         if isinstance(first, (tuple, list)):
-            width = len(first)
-            for i, item in zip(idx, items):
-                if not isinstance(item, (tuple, list)) or len(item) != width:
-                    raise DataError(f"DataLoader: sample {int(i)} has a different structure from sample "
-                                    f"{int(idx[0])} (expected a tuple of {width} fields)")
-            fields = [[item[j] for item in items] for j in range(width)]
-        else:
-            fields = [items]
-        return tuple(self._stack(f, idx, j) for j, f in enumerate(fields))
-
-    @staticmethod
-    def _stack(values: list, idx: np.ndarray, field: int) -> np.ndarray:
-        arrays = [np.asarray(v) for v in values]
-        shape = arrays[0].shape
-        for i, a in zip(idx, arrays):
-            if a.shape != shape:
-                raise DataError(f"DataLoader: field {field} of sample {int(i)} has shape {a.shape}, but sample "
-                                f"{int(idx[0])} has {shape}; samples of one batch must share their shapes")
-        return np.stack(arrays)
+            _same_structure(items, idx, "", width=len(first))
+            return tuple(_collate([item[j] for item in items], idx, str(j)) for j in range(len(first)))
+        return (_collate(items, idx, "0"),)
 
     def __repr__(self) -> str:
         return (f"DataLoader(dataset={type(self.dataset).__name__}[{len(self.dataset)}], batch_size="

@@ -26,6 +26,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from .linalg import layer_input
 
 # below this many input channels the windows are gathered one kernel offset at a time (faster there)
 _GATHER_BY_OFFSET_MAX_C = 4
@@ -52,14 +53,20 @@ def _shape(v) -> tuple:
     return np.shape(v.data if isinstance(v, Tensor) else v)
 
 
-def _pad_nhwc(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
-    """x (N, H, W, C) zero-padded by ph rows and pw columns on each side (a contiguous array)."""
-    if ph == 0 and pw == 0:
+def _pad_nhwc(x: np.ndarray, pads: tuple) -> np.ndarray:
+    """x (N, H, W, C) zero-padded by (top, bottom, left, right) rows and columns (a contiguous array)."""
+    pt, pb, pl, pr = pads
+    if pt == pb == pl == pr == 0:
         return np.ascontiguousarray(x)
     n, h, w, c = x.shape
-    xp = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
-    xp[:, ph : ph + h, pw : pw + w] = x
+    xp = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
+    xp[:, pt : pt + h, pl : pl + w] = x
     return xp
+
+
+def _four(padding: tuple) -> tuple:
+    """(ph, pw) as (top, bottom, left, right); a 4-tuple passes unchanged."""
+    return padding if len(padding) == 4 else (padding[0], padding[0], padding[1], padding[1])
 
 
 def _at_offset(a: int, b: int, stride: tuple, dilation: tuple, out_hw: tuple) -> tuple:
@@ -128,8 +135,9 @@ class Conv2d(Function):
 
         y[n, o, i, j] = b[o] + sum_{c, a, b'} W[o, c, a, b'] * xp[n, c, i*sh + a*dh, j*sw + b'*dw]
 
-    with xp the input zero-padded by (ph, pw). As matrices, with X the (pixels, kh*kw*Cg) window matrix
-    and the bias as the weight of an extra constant input 1, [X 1] [W_mat; b] = Y. Derivative:
+    with xp the input zero-padded by (ph, pw) (or by (top, bottom, left, right)). As matrices, with X the
+    (pixels, kh*kw*Cg) window matrix and the bias as the weight of an extra constant input 1,
+    [X 1] [W_mat; b] = Y. Derivative:
 
         [dL/dW_mat; dL/db] = [X 1]^T dL/dY     (dL/db is the sum of dL/dY over pixels)
         dL/dxp[n, :, i*sh + a*dh, j*sw + b*dw] += W[:, :, a, b]^T dL/dy[n, :, i, j]   for each offset (a, b)
@@ -138,15 +146,15 @@ class Conv2d(Function):
     """
 
     def __init__(self, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
-        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.stride, self.padding, self.dilation, self.groups = stride, _four(padding), dilation, groups
 
     def forward(self, x, w, b=None):
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
-        (sh, sw), (ph, pw), (dh, dw), g = self.stride, self.padding, self.dilation, self.groups
-        ho = (h + 2 * ph - (kh - 1) * dh - 1) // sh + 1
-        wo = (wd + 2 * pw - (kw - 1) * dw - 1) // sw + 1
-        xp = _pad_nhwc(x.transpose(0, 2, 3, 1), ph, pw)  # channels-last, zero-padded
+        (sh, sw), (pt, pb, pl, pr), (dh, dw), g = self.stride, self.padding, self.dilation, self.groups
+        ho = (h + pt + pb - (kh - 1) * dh - 1) // sh + 1
+        wo = (wd + pl + pr - (kw - 1) * dw - 1) // sw + 1
+        xp = _pad_nhwc(x.transpose(0, 2, 3, 1), self.padding)  # channels-last, zero-padded
         cols = _im2col(xp, (kh, kw), self.stride, self.dilation, (ho, wo), g, ones=b is not None)
         w_mat = _kernel_matrix(w, g)
         if b is not None:  # the bias is the last row: one matrix product computes X W + b
@@ -194,11 +202,11 @@ class Conv2d(Function):
         n, c, h, wd = self.in_shape
         o, cg, kh, kw = self.w.shape
         g, og = self.groups, o // self.groups
-        ph, pw = self.padding
+        pt, pb, pl, pr = self.padding
         ho, wo = self.out_hw
         gy_g = gy_rows.reshape(-1, g, og).transpose(1, 0, 2)  # (g, M, Og)
         w_g = self.w.reshape(g, og, cg, kh, kw)
-        gxp = np.zeros((n, h + 2 * ph, wd + 2 * pw, g, cg), dtype=np.result_type(gy_rows, self.w))
+        gxp = np.zeros((n, h + pt + pb, wd + pl + pr, g, cg), dtype=np.result_type(gy_rows, self.w))
         for a in range(kh):
             for b in range(kw):
                 part = gy_rows @ w_g[0, :, :, a, b] if g == 1 else np.matmul(gy_g, w_g[:, :, :, a, b])
@@ -207,7 +215,7 @@ class Conv2d(Function):
                     gxp[:, rows, cols, 0] += part.reshape(n, ho, wo, cg)
                 else:
                     gxp[:, rows, cols] += part.reshape(g, n, ho, wo, cg).transpose(1, 2, 3, 0, 4)
-        gx = np.ascontiguousarray(gxp[:, ph : ph + h, pw : pw + wd]).reshape(n, h, wd, c)
+        gx = np.ascontiguousarray(gxp[:, pt : pt + h, pl : pl + wd]).reshape(n, h, wd, c)
         return gx.transpose(0, 3, 1, 2)  # channels-last, like the forward's output
 
 
@@ -226,8 +234,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     x : Tensor, shape (N, C_in, H, W)
     weight : Tensor, shape (C_out, C_in / groups, kh, kw)
     bias : Tensor, shape (C_out,), optional
-    stride, padding, dilation : int or (int, int)
+    stride, dilation : int or (int, int)
+    padding : int, (int, int), 'valid' (no padding) or 'same' (stride 1 only, as in PyTorch)
+        'same' pads dh*(kh-1) rows in all, half on top and the rest (one more, if odd) at the bottom,
+        and likewise for the columns, so the output has the input's height and width.
     groups : int, dividing both C_in and C_out
+
+    Python lists become arrays of the default dtype, integer inputs the weight's dtype.
 
     Returns
     -------
@@ -238,8 +251,14 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     (2, 4, 7, 5)
     """
     where = _layer
-    stride, padding, dilation = (_pair(stride, "stride", where), _pair(padding, "padding", where),
-                                 _pair(dilation, "dilation", where))
+    x = layer_input(x, weight)
+    stride, dilation = _pair(stride, "stride", where), _pair(dilation, "dilation", where)
+    mode = padding if isinstance(padding, str) else None
+    if mode is not None and mode not in ("same", "valid"):
+        raise ArgumentError(f"{where}: padding must be an int, a pair of ints, 'same' or 'valid', got {padding!r}")
+    if mode == "same" and stride != (1, 1):
+        raise ArgumentError(f"{where}: padding='same' is not supported for strided convolutions (stride={stride})")
+    padding = (0, 0) if mode else _pair(padding, "padding", where)
     if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)) or groups < 1:
         raise ArgumentError(f"{where}: groups must be a positive integer, got {groups!r}")
     groups = int(groups)
@@ -258,6 +277,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
             + (f"; for a single image use x[None] to get shape {(1, *xs)}" if len(xs) == 3 else "")
         )
     c_out, cg, kh, kw = ws
+    if mode == "same":  # total dh*(kh-1): half before, the rest after (PyTorch's split)
+        th, tw = dilation[0] * (kh - 1), dilation[1] * (kw - 1)
+        pads = (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+        padding = (pads[0], pads[2]) if th % 2 == 0 and tw % 2 == 0 else pads
     if c_out % groups:
         raise ArgumentError(f"{where}: groups={groups} must divide the {c_out} output channels")
     if xs[1] != cg * groups:
@@ -266,7 +289,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
             f"(weight shape {ws}, groups={groups})"
         )
     eh, ew = (kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1
-    hp, wp = xs[2] + 2 * padding[0], xs[3] + 2 * padding[1]
+    pt, pb, pl, pr = _four(padding)
+    hp, wp = xs[2] + pt + pb, xs[3] + pl + pr
     if eh > hp or ew > wp:
         raise ShapeError(
             f"{where}: kernel of size ({eh}, {ew}) (dilation included) is larger than the padded input "

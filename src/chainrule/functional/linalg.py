@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, as_operand
+from ..backend import get_default_dtype
 from ..errors import ChainruleError, ShapeError
 
 
@@ -98,12 +99,27 @@ def matmul(a, b):
         ) from None
 
 
+def layer_input(x, weight=None):
+    """A layer's input as its ops take it: Python numbers and lists become arrays of the default dtype
+    (as ``cr.tensor`` makes them), and integer or boolean arrays the weight's floating dtype (the default
+    without a weight), so that a network on integer features still computes in float32. Tensors and
+    floating arrays pass unchanged."""
+    x = as_operand(x)
+    a = x.data if isinstance(x, Tensor) else x
+    if a.dtype.kind in "biu":
+        w = weight.data if isinstance(weight, Tensor) else weight
+        dt = w.dtype if isinstance(w, np.ndarray) and w.dtype.kind == "f" else get_default_dtype()
+        return a.astype(dt)  # an integer tensor has no gradient: the plain array is all the op needs
+    return x
+
+
 def linear(x, weight, bias=None, *, _layer: str = "linear"):
     """``x @ weight.T + bias``: the affine map of a fully connected layer.
 
     Parameters
     ----------
     x : Tensor, shape (N, in_features) or (..., in_features)
+        Lists become the default dtype and integer arrays the weight's dtype (see :func:`layer_input`).
     weight : Tensor, shape (out_features, in_features)
     bias : Tensor, shape (out_features,), optional
 
@@ -111,6 +127,7 @@ def linear(x, weight, bias=None, *, _layer: str = "linear"):
     >>> F.linear(cr.ones(2, 3), cr.ones(4, 3), cr.zeros(4)).shape
     (2, 4)
     """
+    x = layer_input(x, weight)
     xs, ws = _shape(x), _shape(weight)
     if len(ws) != 2:
         raise ShapeError(f"{_layer}: weight must have shape (out_features, in_features), got {ws}")

@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, as_operand
 from ..backend import get_generator
 from ..errors import ArgumentError, DataError, DTypeError, ShapeError
+from .linalg import layer_input
 
 
 def _data(v):
@@ -112,7 +113,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     Parameters
     ----------
     x : Tensor, shape (N, C), (N, C, L) or (N, C, H, W)
-        Normalised over N (and L, or H and W) for every channel.
+        Normalised over N (and L, or H and W) for every channel. Lists become the default dtype and
+        integer arrays the weight's dtype.
     running_mean, running_var : ndarray of shape (C,) or None
         Running statistics: updated in place when ``training``, used instead of the batch's when not.
         ``None`` (both) means the batch statistics are always used and nothing is tracked.
@@ -134,6 +136,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     >>> rm
     array([0.2, 2. ], dtype=float32)
     """
+    x = layer_input(x, weight)
     xs = np.shape(_data(x))
     if len(xs) < 2:
         raise ShapeError(f"{_layer}: input must have shape (N, C, ...) with a channel axis 1, got {xs}")
@@ -210,7 +213,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5, *
 
     Parameters
     ----------
-    x : Tensor, shape (..., *normalized_shape)
+    x : Tensor, shape (..., *normalized_shape); lists become the default dtype, integers the weight's
     normalized_shape : int or tuple of ints
         The trailing shape to normalise over.
     weight, bias : Tensor of shape ``normalized_shape``, optional
@@ -223,6 +226,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5, *
     array([[-1.225,  0.   ,  1.225]], dtype=float32)
     """
     ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    x = layer_input(x, weight)
     xs = np.shape(_data(x))
     k = len(ns)
     if k == 0 or len(xs) < k or tuple(xs[len(xs) - k:]) != ns:
@@ -274,6 +278,7 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None):
     """
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) or not 0.0 <= p <= 1.0:
         raise ArgumentError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    x = as_operand(x)  # a Python list becomes an array of the default dtype
     if not training or p == 0:
         return x
     xd = _data(x)

@@ -5,6 +5,7 @@ loads into the same architecture.
 """
 
 from . import init, models
+from .containers import ModuleDict
 from .layers import (
     ELU,
     GELU,

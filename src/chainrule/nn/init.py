@@ -12,6 +12,8 @@ through depth:
   uniform on [-b, b] with b = gain * sqrt(3 / fan), or normal with std = gain / sqrt(fan)
 
 Every draw comes from chainrule's seeded generator (``cr.manual_seed``) unless ``generator`` is given.
+A tensor with no elements (a zero fan, e.g. the weight of ``Linear(0, n)``) is left as it is, as in
+PyTorch, instead of dividing by zero.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tenso
 def xavier_uniform_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """w ~ U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(t)
+    if t.size == 0:  # nothing to fill (a zero fan): a no-op, as in PyTorch
+        return t
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -a, a, generator)
 
@@ -88,6 +92,8 @@ def xavier_uniform_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
 def xavier_normal_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """w ~ N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(t)
+    if t.size == 0:
+        return t
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
@@ -101,6 +107,8 @@ def _fan(t, mode: str) -> int:
 def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
                      generator=None) -> Tensor:
     """He uniform: w ~ U(-b, b), b = gain * sqrt(3 / fan), gain from ``nonlinearity`` (and slope ``a``)."""
+    if _fan(t, mode) == 0:  # a zero-size tensor: nothing to fill, as in PyTorch (no division by zero)
+        return t
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(t, mode))
     return uniform_(t, -bound, bound, generator)
 
@@ -108,6 +116,8 @@ def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlineari
 def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
                     generator=None) -> Tensor:
     """He normal: w ~ N(0, std^2), std = gain / sqrt(fan)."""
+    if _fan(t, mode) == 0:
+        return t
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(t, mode))
     return normal_(t, 0.0, std, generator)
 
@@ -116,6 +126,8 @@ def orthogonal_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one, scaled by ``gain``."""
     if t.ndim < 2:
         raise ShapeError(f"orthogonal_: needs at least 2 dimensions, got shape {t.shape}")
+    if t.size == 0:
+        return t
     rows = t.shape[0]
     cols = t.size // rows
     flat = get_generator(generator).standard_normal((rows, cols))

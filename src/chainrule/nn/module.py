@@ -1,19 +1,27 @@
-"""Module, Parameter, Sequential and ModuleList: how networks hold their weights.
+"""Module and Parameter: how networks hold their weights (the containers are in :mod:`.containers`).
 
 A module finds its parameters by walking its attributes (and lists, tuples and dicts of them), so a
 layer never lists its parameters by hand. Names follow PyTorch (``0.weight``, ``layers.1.bias``,
 ``bn.running_mean``), so a PyTorch state dict loads into the same architecture.
+
+The walk looks into a list, tuple or dict only when its first item (skipping a few ``None``) is a
+module, a parameter or such a container: a module may keep data (a vocabulary of a million strings)
+without every ``parameters()`` or ``zero_grad()`` reading it. The walk is iterative, so deep nesting
+never hits Python's recursion limit.
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from itertools import islice
+from typing import NamedTuple
 
 import numpy as np
 
 from ..autograd.tensor import Tensor, _as_array
-from ..errors import ArgumentTypeError, ShapeError, StateDictError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError, StateDictError
 
 
 class Parameter(Tensor):
@@ -34,7 +42,70 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`Module.load_state_dict` returns: the keys it missed and the ones it did not know."""
+
+    missing_keys: list
+    unexpected_keys: list
+
+
 _INTERNAL = frozenset({"training", "_buffer_names"})
+_CONTAINERS = (list, tuple, dict)
+_PEEK = 8  # None items skipped when deciding whether a container is worth walking
+
+
+def _worth_walking(c) -> bool:
+    """Whether a list/tuple/dict may hold modules or parameters: its first non-None item (looked at
+    through nested containers) is one. O(depth), whatever the container's length."""
+    seen = set()
+    while isinstance(c, _CONTAINERS):
+        if id(c) in seen:  # a container that contains itself
+            return False
+        seen.add(id(c))
+        items = iter(c.values()) if isinstance(c, dict) else iter(c)
+        c = next((v for v in islice(items, _PEEK) if v is not None), None)
+    return isinstance(c, (Module, Parameter))
+
+
+def _walk_container(name: str, value) -> Iterator[tuple[str, object]]:
+    """(dotted name, item) of every Module or Parameter in a container worth walking, in order."""
+    stack, seen = [(name, value)], set()
+    while stack:
+        n, v = stack.pop()
+        if isinstance(v, (Parameter, Module)):
+            yield n, v
+        elif isinstance(v, _CONTAINERS) and id(v) not in seen and _worth_walking(v):
+            seen.add(id(v))
+            items = v.items() if isinstance(v, dict) else enumerate(v)
+            stack.extend(reversed([(f"{n}.{k}", x) for k, x in items]))
+
+
+_DEVICE = re.compile(r"(cpu|cuda|mps|xpu|xla|meta|hip|hpu|ipu|mtia|vulkan)(:\d+)?")
+
+
+def _device_or_dtype(owner: str, arg):
+    """``("device", name)`` for a device ('cpu', torch.device('cpu')), ``("dtype", np.dtype)`` for a dtype."""
+    if isinstance(arg, str) and _DEVICE.fullmatch(arg):
+        return "device", arg
+    if isinstance(getattr(arg, "type", None), str):  # a torch.device (a NumPy dtype's .type is a class)
+        return "device", arg.type
+    if type(arg).__module__ == "torch" and type(arg).__name__ == "dtype":
+        arg = str(arg)
+    if isinstance(arg, str) and arg.startswith("torch."):
+        arg = arg[len("torch."):]
+    try:
+        return "dtype", np.dtype(arg)
+    except TypeError:
+        raise ArgumentTypeError(
+            f"{owner}.to: expected a floating dtype (np.float32, 'float64') or the device 'cpu', got {arg!r}"
+        ) from None
+
+
+def _check_name(owner: str, what: str, name) -> None:
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"{owner}.{what}: name must be a string, got {type(name).__name__}")
+    if not name or "." in name:
+        raise ArgumentError(f"{owner}.{what}: name must be non-empty and contain no '.', got {name!r}")
 
 
 class Module:
@@ -76,41 +147,44 @@ class Module:
             if name not in _INTERNAL:
                 yield name, value
 
-    @staticmethod
-    def _flatten(name: str, value) -> Iterator[tuple[str, object]]:
-        """Walk lists, tuples and dicts, naming their items ``name.i`` / ``name.key``."""
-        if isinstance(value, (Parameter, Module)):
-            yield name, value
-        elif isinstance(value, (list, tuple)):
-            for i, v in enumerate(value):
-                yield from Module._flatten(f"{name}.{i}", v)
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                yield from Module._flatten(f"{name}.{k}", v)
+    def _entries(self) -> Iterator[tuple[str, object]]:
+        """(name, Module or Parameter) held directly by this module, duplicates included, in order."""
+        for name, value in self._members():
+            if isinstance(value, (Parameter, Module)):
+                yield name, value
+            elif isinstance(value, _CONTAINERS):
+                yield from _walk_container(name, value)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
-        for name, value in self._members():
-            for n, v in self._flatten(name, value):
-                if isinstance(v, Module) and id(v) not in seen:
-                    seen.add(id(v))
-                    yield n, v
+        for n, v in self._entries():
+            if isinstance(v, Module) and id(v) not in seen:
+                seen.add(id(v))
+                yield n, v
 
     def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """This module and every module below it, depth first (iteratively)."""
-        seen = set()
-        stack = [(prefix, self)]
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """This module and every module below it, depth first (iteratively).
+
+        A module reached by several paths is listed once, under its first name, unless
+        ``remove_duplicate=False`` (then under every path, as ``state_dict`` lists it).
+        """
+        seen: set = set()
+        stack = [(prefix, self, frozenset())]
         while stack:
-            name, m = stack.pop()
-            if id(m) in seen:
+            name, m, above = stack.pop()
+            if remove_duplicate:
+                if id(m) in seen:
+                    continue
+                seen.add(id(m))
+            elif id(m) in above:  # a module inside itself: stop the cycle
                 continue
-            seen.add(id(m))
             yield name, m
-            kids = [(f"{name}.{n}" if name else n, c) for n, c in m.named_children()]
+            above = above if remove_duplicate else above | {id(m)}
+            kids = [(f"{name}.{n}" if name else n, c, above) for n, c in m._entries() if isinstance(c, Module)]
             stack.extend(reversed(kids))
 
     def modules(self) -> Iterator[Module]:
@@ -118,24 +192,46 @@ class Module:
             yield m
 
     def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Every parameter once (a shared one under its first name), with its dotted name."""
         seen = set()
         mods = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mname, m in mods:
-            for name, value in m._members():
-                for n, v in self._flatten(name, value):
-                    if isinstance(v, Parameter) and id(v) not in seen:
-                        seen.add(id(v))
-                        yield (f"{mname}.{n}" if mname else n), v
+            for n, v in m._entries():
+                if isinstance(v, Parameter) and id(v) not in seen:
+                    seen.add(id(v))
+                    yield (f"{mname}.{n}" if mname else n), v
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def register_buffer(self, name: str, value) -> None:
-        """Keep a non-learnable array (e.g. running statistics) in the state dict under ``name``."""
+        """Keep a non-learnable array (e.g. running statistics) in the state dict under ``name``.
+
+        ``name`` may be registered again, but may not be another attribute (a child, a parameter).
+        """
+        where = type(self).__name__
+        _check_name(where, "register_buffer", name)
+        if name not in self._buffer_names and hasattr(self, name):
+            raise ArgumentError(f"{where}.register_buffer: attribute '{name}' already exists "
+                                f"(a {type(getattr(self, name)).__name__}); pick another name")
         setattr(self, name, None if value is None else np.asarray(value))
         if name not in self._buffer_names:
             self._buffer_names.append(name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Set parameter ``name`` (or None, for an absent bias); it may replace a parameter, not another attribute."""
+        where = type(self).__name__
+        _check_name(where, "register_parameter", name)
+        if param is not None and not isinstance(param, Parameter):
+            raise ArgumentTypeError(f"{where}.register_parameter: '{name}' must be a Parameter or None, "
+                                    f"got {type(param).__name__}")
+        old = self.__dict__.get(name)
+        if hasattr(self, name) and not (name in self.__dict__ and (old is None or isinstance(old, Parameter))
+                                        and name not in self._buffer_names):
+            raise ArgumentError(f"{where}.register_parameter: attribute '{name}' already exists "
+                                f"(a {type(getattr(self, name)).__name__}); pick another name")
+        setattr(self, name, param)
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
         for mname, m in self.named_modules(prefix):
@@ -145,33 +241,39 @@ class Module:
                     yield (f"{mname}.{b}" if mname else b), value
 
     # ------------------------------------------------------------------------------ state
-    def state_dict(self) -> OrderedDict:
-        """Copies of every parameter and buffer, by dotted name (PyTorch's names and shapes)."""
-        sd = OrderedDict()
-        for mname, m in self.named_modules():
+    def _state_entries(self) -> Iterator[tuple[str, Module, str, Parameter | None]]:
+        """(key, module, attribute, parameter or None for a buffer) under every path, as PyTorch lists them."""
+        for mname, m in self.named_modules(remove_duplicate=False):
             pre = f"{mname}." if mname else ""
-            for n, p in m.named_parameters(recurse=False):
-                sd[pre + n] = p.data.copy()
+            for n, v in m._entries():
+                if isinstance(v, Parameter):
+                    yield pre + n, m, n, v
             for b in m._buffer_names:
-                value = getattr(m, b)
-                if value is not None:
-                    sd[pre + b] = np.array(value, copy=True)
+                if getattr(m, b) is not None:
+                    yield pre + b, m, b, None
+
+    def state_dict(self) -> OrderedDict:
+        """Copies of every parameter and buffer, by dotted name (PyTorch's names and shapes).
+
+        A module used in several places (shared weights) is listed under each of its paths, as in PyTorch.
+        """
+        sd = OrderedDict()
+        for key, m, name, p in self._state_entries():
+            sd[key] = p.data.copy() if p is not None else np.array(getattr(m, name), copy=True)
         return sd
 
-    def load_state_dict(self, state_dict, strict: bool = True):
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays into this module's parameters and buffers, in place.
 
         Values may be NumPy arrays, tensors or anything with ``.numpy()`` (a PyTorch tensor). With
-        ``strict``, missing and unexpected keys are errors. Returns ``(missing, unexpected)``.
+        ``strict``, missing and unexpected keys are errors. Returns ``IncompatibleKeys(missing_keys,
+        unexpected_keys)``, a named tuple (so ``missing, unexpected = ...`` works too).
         """
-        own = OrderedDict()
-        for mname, m in self.named_modules():
-            pre = f"{mname}." if mname else ""
-            for n, p in m.named_parameters(recurse=False):
-                own[pre + n] = (m, n, p)
-            for b in m._buffer_names:
-                if getattr(m, b) is not None:
-                    own[pre + b] = (m, b, None)
+        where = type(self).__name__
+        if not isinstance(state_dict, Mapping):
+            raise ArgumentTypeError(f"load_state_dict into {where}: expected a mapping of names to arrays "
+                                    f"(e.g. model.state_dict() or cr.load(path)), got {type(state_dict).__name__}")
+        own = OrderedDict((key, (m, name, p)) for key, m, name, p in self._state_entries())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
@@ -180,8 +282,9 @@ class Module:
                 parts.append(f"missing keys {missing}")
             if unexpected:
                 parts.append(f"unexpected keys {unexpected}")
-            raise StateDictError(f"load_state_dict into {type(self).__name__}: " + " and ".join(parts))
-        for key, (m, name, p) in own.items():
+            raise StateDictError(f"load_state_dict into {where}: " + " and ".join(parts))
+        values = {}
+        for key, (m, name, p) in own.items():  # check every shape before changing anything
             if key not in state_dict:
                 continue
             value = state_dict[key]
@@ -190,20 +293,24 @@ class Module:
             value = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
             target = p.data if p is not None else getattr(m, name)
             if value.shape != target.shape:
-                raise ShapeError(
-                    f"load_state_dict into {type(self).__name__}: '{key}' has shape {value.shape}, "
-                    f"expected {target.shape}"
-                )
-            if p is not None:
-                np.copyto(p.data, value, casting="unsafe")
-            elif target.ndim == 0:
+                raise ShapeError(f"load_state_dict into {where}: '{key}' has shape {value.shape}, "
+                                 f"expected {target.shape}")
+            values[key] = value
+        for key, value in values.items():
+            m, name, p = own[key]
+            target = p.data if p is not None else getattr(m, name)
+            if p is None and target.ndim == 0:
                 setattr(m, name, np.array(value, dtype=target.dtype))
             else:
                 np.copyto(target, value, casting="unsafe")
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------------------ modes
     def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=True``) or evaluation mode on this module and every module below it."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ArgumentTypeError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
+        mode = bool(mode)
         for m in self.modules():
             m.training = mode
         return self
@@ -220,9 +327,35 @@ class Module:
             p.requires_grad = flag
         return self
 
-    def to(self, dtype) -> Module:
-        """Convert every parameter and floating buffer to ``dtype`` (e.g. float64 for gradchecks)."""
-        dt = np.dtype(dtype)
+    def to(self, *args, dtype=None, device=None) -> Module:
+        """Convert every parameter and floating buffer to a floating ``dtype`` (e.g. float64 for gradchecks).
+
+        Takes a dtype and/or a device, as PyTorch's ``.to`` does; chainrule runs on the CPU, so the device
+        ``'cpu'`` (or a ``torch.device('cpu')``) is accepted and changes nothing, and any other is an error.
+
+        >>> from chainrule import nn
+        >>> nn.Linear(2, 1).to("cpu").to(np.float64).weight.dtype
+        dtype('float64')
+        """
+        where = type(self).__name__
+        given = [_device_or_dtype(where, a) for a in args if a is not None]
+        if dtype is not None:
+            given.append(("dtype", _device_or_dtype(where, dtype)[1]))
+        if device is not None:
+            given.append(_device_or_dtype(where, device))
+        dt = None
+        for kind, v in given:
+            if kind == "device":
+                if v.split(":")[0] != "cpu":
+                    raise ArgumentError(f"{where}.to: chainrule runs on the CPU with NumPy; device {v!r} is not "
+                                        "available (use 'cpu', or leave the device out)")
+            elif v.kind != "f":
+                raise DTypeError(f"{where}.to: parameters must be floating-point; got dtype {v} "
+                                 "(use np.float32 or np.float64)")
+            else:
+                dt = v
+        if dt is None:
+            return self
         for m in self.modules():
             for _, p in m.named_parameters(recurse=False):
                 p.data = p.data.astype(dt)
@@ -265,100 +398,7 @@ class Module:
         return "\n".join(lines) + f"\n)  # {n:,} parameters"
 
 
-_swapped: tuple = ()
+# The containers were first defined here; ``from chainrule.nn.module import Sequential`` keeps working.
+from .containers import ModuleDict, ModuleList, Sequential  # noqa: E402
 
-
-def _relu_and_max_pool() -> tuple:
-    """The classes nn.ReLU and nn.MaxPool2d (imported on first use: the layers import this module)."""
-    global _swapped
-    if not _swapped:
-        from .layers.activation import ReLU
-        from .layers.pool import MaxPool2d
-
-        _swapped = (ReLU, MaxPool2d)
-    return _swapped
-
-
-class Sequential(Module):
-    """Modules applied one after another; children are named 0, 1, 2, ... as in PyTorch.
-
-    One reordering, invisible in the results: a ``ReLU`` directly followed by a ``MaxPool2d`` runs as
-    the pooling first, then the ReLU. ReLU is nondecreasing, so max over a window of relu(x) equals
-    relu of the max over x, and the gradient reaches the same element (or is 0 in both orders when the
-    window's maximum is <= 0): outputs and gradients are the same to the bit. The ReLU then touches
-    a quarter of the values (2x2 pooling); the benchmark's CNN step is 6-8% faster. Only these exact
-    classes are swapped, not subclasses that might do something else.
-
-    >>> from chainrule import nn
-    >>> net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
-    >>> list(net.state_dict())
-    ['0.weight', '0.bias', '2.weight', '2.bias']
-    """
-
-    def __init__(self, *modules: Module):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
-            modules = tuple(modules[0])
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise ArgumentTypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module")
-        self.layers = list(modules)
-
-    def _members(self):
-        return ((str(i), m) for i, m in enumerate(self.layers))
-
-    def forward(self, x):
-        layers, i = self.layers, 0
-        relu, max_pool = _relu_and_max_pool()
-        while i < len(layers):
-            m = layers[i]
-            if type(m) is relu and i + 1 < len(layers) and type(layers[i + 1]) is max_pool:
-                x = m(layers[i + 1](x))  # relu(max_pool(x)) == max_pool(relu(x)), bit for bit (see above)
-                i += 2
-                continue
-            x = m(x)
-            i += 1
-        return x
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return Sequential(*self.layers[i])
-        return self.layers[i]
-
-    def __len__(self) -> int:
-        return len(self.layers)
-
-    def __iter__(self):
-        return iter(self.layers)
-
-    def append(self, m: Module) -> Sequential:
-        self.layers.append(m)
-        return self
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters are found; children are named 0, 1, 2, ..."""
-
-    def __init__(self, modules=()):
-        super().__init__()
-        self.items = list(modules)
-
-    def _members(self):
-        return ((str(i), m) for i, m in enumerate(self.items))
-
-    def __getitem__(self, i):
-        return self.items[i]
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __iter__(self):
-        return iter(self.items)
-
-    def append(self, m: Module) -> ModuleList:
-        self.items.append(m)
-        return self
-
-    def extend(self, ms) -> ModuleList:
-        self.items.extend(ms)
-        return self
+__all__ = ["Parameter", "Module", "IncompatibleKeys", "Sequential", "ModuleList", "ModuleDict"]

@@ -275,6 +275,23 @@ class FunctionLR(LRScheduler):
         return float(self.fn(t, base_lr))
 
 
+def _metric_value(metrics) -> float:
+    """The monitored value of ReduceLROnPlateau.step as a float, else an ArgumentTypeError naming it."""
+    v = metrics
+    if hasattr(v, "detach") and hasattr(v, "numpy"):  # a chainrule or PyTorch tensor
+        v = v.detach()
+        v = (v.cpu() if hasattr(v, "cpu") else v).numpy()
+    if not isinstance(v, (bool, np.bool_, str, bytes)) and hasattr(v, "__array__") or isinstance(v, np.generic):
+        a = np.asarray(v)
+        if a.size == 1 and a.ndim <= 1 and a.dtype.kind in "iuf":
+            return float(a.reshape(()))
+    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    shape = f" of shape {np.shape(v)}" if hasattr(v, "shape") else ""
+    raise ArgumentTypeError(f"ReduceLROnPlateau.step: metrics must be a real number (e.g. the validation loss), "
+                            f"got {type(v).__name__}{shape} {v!r:.60}")
+
+
 class ReduceLROnPlateau:
     """Multiply the lr by ``factor`` when a monitored value has stopped improving for ``patience`` steps.
 
@@ -331,8 +348,11 @@ class ReduceLROnPlateau:
         return value > bound
 
     def step(self, metrics) -> None:
-        """Record this step's monitored value (e.g. the validation loss) and reduce the lr if it plateaued."""
-        value = float(metrics)
+        """Record this step's monitored value (e.g. the validation loss) and reduce the lr if it plateaued.
+
+        ``metrics`` is a real number: a Python or NumPy number, a 0-d array or a one-element tensor.
+        """
+        value = _metric_value(metrics)
         self.last_epoch += 1
         if self.is_better(value, self.best):
             self.best = value

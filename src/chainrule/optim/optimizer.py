@@ -13,7 +13,7 @@ shape once, and every step writes through ``out=``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -32,6 +32,13 @@ def check_number(owner: str, name: str, value, low: float = 0.0, high: float = m
         bracket = ")" if high_open else "]"
         raise ArgumentError(f"{owner}: {name} must be in [{low}, {high}{bracket}, got {value!r}")
     return v
+
+
+def _is_index(k) -> bool:
+    """A parameter index of a state dict: an int (or a digit string, as some formats give keys)."""
+    if isinstance(k, str):
+        return k.isdigit()
+    return isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0
 
 
 class Optimizer:
@@ -164,51 +171,96 @@ class Optimizer:
             groups.append(d)
         return {"state": state, "param_groups": groups}
 
+    # the per-parameter state entries this optimizer keeps: all it may hold, and those a step needs
+    _state_keys: frozenset = frozenset()
+
+    def _required_state(self, group: dict) -> tuple:
+        return ()
+
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore hyperparameters and per-parameter state saved by :meth:`state_dict`.
 
         The optimizer must have been built over the same parameters (same groups, counts and shapes).
-        A PyTorch optimizer's state dict of the same kind loads too.
+        A PyTorch optimizer's state dict of the same kind loads too. Everything is checked before
+        anything changes: a malformed state dict, or one saved by another kind of optimizer (whose
+        per-parameter state lacks what this one needs), raises :class:`StateDictError`.
         """
         name = type(self).__name__
-        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
-            raise StateDictError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'")
-        saved = state_dict["param_groups"]
+        where = f"{name}.load_state_dict"
+        if (not isinstance(state_dict, Mapping) or "state" not in state_dict
+                or "param_groups" not in state_dict):
+            got = f"a dict with keys {sorted(map(str, state_dict))}" if isinstance(state_dict, Mapping) else \
+                f"a {type(state_dict).__name__}"
+            raise StateDictError(f"{where}: expected a dict with 'state' and 'param_groups' (from "
+                                 f"optimizer.state_dict()), got {got}")
+        saved, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved, (list, tuple)) or not all(isinstance(g, Mapping) for g in saved):
+            raise StateDictError(f"{where}: 'param_groups' must be a list of dicts, got {type(saved).__name__}")
+        if not isinstance(saved_state, Mapping):
+            raise StateDictError(f"{where}: 'state' must be a dict from parameter index to a dict of arrays, "
+                                 f"got {type(saved_state).__name__}")
         if len(saved) != len(self.param_groups):
-            raise StateDictError(f"{name}.load_state_dict: the state dict has {len(saved)} param groups, "
+            raise StateDictError(f"{where}: the state dict has {len(saved)} param groups, "
                                  f"this optimizer has {len(self.param_groups)}")
         params = self._params()
-        for i, (g, sg) in enumerate(zip(self.param_groups, saved)):
-            if len(sg["params"]) != len(g["params"]):
-                raise StateDictError(f"{name}.load_state_dict: param group {i} has {len(sg['params'])} parameters "
-                                     f"in the state dict, {len(g['params'])} here")
         by_saved_index = {}
-        for g, sg in zip(self.param_groups, saved):
-            for p, idx in zip(g["params"], sg["params"]):
+        for i, (g, sg) in enumerate(zip(self.param_groups, saved)):
+            idxs = sg.get("params")
+            if not isinstance(idxs, (list, tuple)) or not all(_is_index(k) for k in idxs):
+                raise StateDictError(f"{where}: param group {i} must have a 'params' list of parameter indices, "
+                                     f"got {idxs!r:.80}")
+            if len(idxs) != len(g["params"]):
+                raise StateDictError(f"{where}: param group {i} has {len(idxs)} parameters "
+                                     f"in the state dict, {len(g['params'])} here")
+            for p, idx in zip(g["params"], idxs):
+                if int(idx) in by_saved_index:
+                    raise StateDictError(f"{where}: parameter index {int(idx)} is listed twice in 'param_groups'")
                 by_saved_index[int(idx)] = p
-        new_state = {}
-        for key, s in state_dict["state"].items():
-            try:
-                p = by_saved_index[int(key)]
-            except (KeyError, ValueError):
-                raise StateDictError(f"{name}.load_state_dict: state for parameter {key!r}, which no group "
-                                     f"lists (there are {len(params)} parameters)") from None
-            new_state[p] = {k: self._restore(k, v, p) for k, v in s.items()}
+        new_groups = []
         for g, sg in zip(self.param_groups, saved):
+            ng = dict(g)
             for k, v in sg.items():
                 if k in self.defaults or k == "initial_lr":
-                    g[k] = tuple(v) if isinstance(v, list) else v
-            self._check_group(g)
+                    ng[k] = tuple(v) if isinstance(v, list) else v
+            self._check_group(ng)
+            new_groups.append(ng)
+        group_of = {id(p): ng for ng in new_groups for p in ng["params"]}
+        new_state = {}
+        for key, s in saved_state.items():
+            p = by_saved_index.get(int(key)) if _is_index(key) else None
+            if p is None:
+                raise StateDictError(f"{where}: state for parameter {key!r}, which no group "
+                                     f"lists (there are {len(params)} parameters)")
+            if not isinstance(s, Mapping):
+                raise StateDictError(f"{where}: the state of parameter {key} must be a dict, got {type(s).__name__}")
+            foreign = sorted(str(k) for k in s if k not in self._state_keys)
+            lacking = [k for k in self._required_state(group_of[id(p)]) if s.get(k) is None]
+            if foreign or lacking:
+                what = f"has {foreign}, which {name} does not keep" if foreign else f"lacks {lacking}"
+                if foreign and lacking:
+                    what += f", and lacks {lacking}"
+                raise StateDictError(f"{where}: the state of parameter {key} {what}; was it saved by another "
+                                     f"optimizer type? ({name} keeps {sorted(self._state_keys)})")
+            new_state[p] = {k: self._restore(k, v, p) for k, v in s.items()}
+        for g, ng in zip(self.param_groups, new_groups):
+            g.update(ng)
         self.state = new_state
 
     def _restore(self, key: str, v, p: Tensor):
         if hasattr(v, "detach") and hasattr(v, "numpy"):  # a PyTorch tensor
             v = v.detach().cpu().numpy()
         if key == "step":
-            return int(np.asarray(v).item()) if not isinstance(v, int) else v
+            a = np.asarray(v)
+            if a.size != 1 or a.dtype.kind not in "iuf":
+                raise StateDictError(f"{type(self).__name__}.load_state_dict: state 'step' must be a number, "
+                                     f"got {type(v).__name__} {v!r:.60}")
+            return int(a.item()) if not isinstance(v, int) else v
         if v is None:
             return None
         a = np.asarray(v)
+        if a.dtype.kind not in "iufb":
+            raise StateDictError(f"{type(self).__name__}.load_state_dict: state '{key}' must be an array, "
+                                 f"got {type(v).__name__}")
         if a.shape != p.shape:
             raise ShapeError(f"{type(self).__name__}.load_state_dict: state '{key}' has shape {a.shape}, "
                              f"its parameter has {p.shape}")

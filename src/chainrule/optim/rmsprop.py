@@ -47,6 +47,11 @@ class RMSprop(Optimizer):
     """
 
     _n_scratch = 2
+    _state_keys = frozenset({"step", "square_avg", "momentum_buffer", "grad_avg"})
+
+    def _required_state(self, group: dict) -> tuple:
+        return (("step", "square_avg") + (("momentum_buffer",) if group["momentum"] > 0 else ())
+                + (("grad_avg",) if group["centered"] else ()))
 
     def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
                  momentum: float = 0.0, centered: bool = False) -> None:

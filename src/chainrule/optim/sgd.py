@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import axpby
-from ..errors import ArgumentError
+from ..errors import ArgumentError, ArgumentTypeError
 from .optimizer import Optimizer, check_number
 
 
@@ -30,12 +30,13 @@ class SGD(Optimizer):
         Learning rate, >= 0.
     momentum : float
         beta in [0, 1).
-    dampening : float
-        In [0, 1]; must be 0 with Nesterov.
-    weight_decay : float
-        L2 penalty coefficient, >= 0 (added to the gradient).
     nesterov : bool
         Nesterov momentum; needs momentum > 0 and dampening = 0.
+    weight_decay : float
+        L2 penalty coefficient, >= 0 (added to the gradient).
+    dampening : float
+        In [0, 1]; must be 0 with Nesterov. (PyTorch's extra argument; it comes last here, so that
+        ``SGD(params, lr, momentum, nesterov, weight_decay)`` follows the API. Pass it by keyword.)
 
     >>> import chainrule as cr
     >>> w = cr.nn.Parameter(cr.tensor([1.0, -2.0]))
@@ -45,18 +46,21 @@ class SGD(Optimizer):
     array([ 0.8, -1.6], dtype=float32)
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False) -> None:
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
+                 dampening: float = 0.0) -> None:
+        defaults = dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, dampening=dampening)
         super().__init__(params, defaults)
 
     _n_scratch = 2
+    _state_keys = frozenset({"momentum_buffer"})  # None, or missing, starts a fresh buffer
 
     def _check_group(self, group: dict) -> None:
         check_number("SGD", "lr", group["lr"])
         check_number("SGD", "momentum", group["momentum"], 0.0, 1.0, high_open=True)
         check_number("SGD", "dampening", group["dampening"], 0.0, 1.0)
         check_number("SGD", "weight_decay", group["weight_decay"])
+        if not isinstance(group["nesterov"], (bool, np.bool_)):
+            raise ArgumentTypeError(f"SGD: nesterov must be True or False, got {group['nesterov']!r}")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ArgumentError(
                 f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum={group['momentum']}, "

@@ -35,9 +35,11 @@ class Conv2d(Module):
     Parameters
     ----------
     in_channels, out_channels : int
-    kernel_size, stride, padding, dilation : int or (int, int)
+    kernel_size, stride, dilation : int or (int, int)
+    padding : int, (int, int), 'valid' or 'same' ('same' keeps H and W; stride 1 only, as in PyTorch)
     groups : int, dividing in_channels and out_channels
     bias : bool
+    padding_mode : 'zeros' (the only one chainrule has; PyTorch's others raise an ArgumentError)
 
     >>> import chainrule as cr
     >>> conv = cr.nn.Conv2d(1, 32, 3, padding=1)
@@ -45,10 +47,12 @@ class Conv2d(Module):
     Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
     >>> conv(cr.zeros(8, 1, 28, 28)).shape
     (8, 32, 28, 28)
+    >>> cr.nn.Conv2d(1, 4, 4, padding="same")(cr.zeros(2, 1, 9, 9)).shape
+    (2, 4, 9, 9)
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, dtype=None, generator=None):
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, generator=None):
         super().__init__()
         where = "Conv2d"
         self.in_channels = _positive_int(in_channels, "in_channels", where)
@@ -56,12 +60,25 @@ class Conv2d(Module):
         self.groups = _positive_int(groups, "groups", where)
         self.kernel_size = _pair(kernel_size, "kernel_size", where)
         self.stride = _pair(stride, "stride", where)
-        self.padding = _pair(padding, "padding", where)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ArgumentError(f"{where}: padding must be an int, a pair of ints, 'same' or 'valid', "
+                                    f"got {padding!r}")
+            self.padding = padding
+        else:
+            self.padding = _pair(padding, "padding", where)
         self.dilation = _pair(dilation, "dilation", where)
+        if padding_mode != "zeros":
+            raise ArgumentError(f"{where}: padding_mode={padding_mode!r} is not supported; chainrule pads with "
+                                "zeros only (padding_mode='zeros')")
+        self.padding_mode = padding_mode
         for name in ("kernel_size", "stride", "dilation"):
             if min(getattr(self, name)) < 1:
                 raise ArgumentError(f"{where}: {name} must be positive, got {getattr(self, name)}")
-        if min(self.padding) < 0:
+        if self.padding == "same" and self.stride != (1, 1):
+            raise ArgumentError(f"{where}: padding='same' is not supported for strided convolutions "
+                                f"(stride={self.stride})")
+        if not isinstance(self.padding, str) and min(self.padding) < 0:
             raise ArgumentError(f"{where}: padding must be non-negative, got {self.padding}")
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise ArgumentError(
@@ -88,7 +105,7 @@ class Conv2d(Module):
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0, 0):
-            s += f", padding={self.padding}"
+            s += f", padding={self.padding if not isinstance(self.padding, str) else repr(self.padding)}"
         if self.dilation != (1, 1):
             s += f", dilation={self.dilation}"
         if self.groups != 1:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ...backend import get_default_dtype
+from ...errors import ArgumentError
 from ...functional.linalg import linear
 from ...functional.shape import flatten
 from .. import init
@@ -18,6 +19,8 @@ class Linear(Module):
 
     Math: y = x W^T + b;  dL/dx = dL/dy W,  dL/dW = dL/dy^T x,  dL/db = sum over the batch of dL/dy.
     Initialisation (PyTorch's default): W, b ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
+    Sizes may be 0, as in PyTorch (``Linear(0, n)`` then returns its bias, which is 0).
+    Python lists become arrays of the default dtype and integer inputs the weight's dtype.
 
     >>> import chainrule as cr
     >>> cr.nn.Linear(3, 2)(cr.ones(5, 3)).shape
@@ -26,6 +29,9 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None, generator=None):
         super().__init__()
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ArgumentError(f"Linear: {name} must be a non-negative integer, got {v!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         dt = dtype or get_default_dtype()
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dt))

@@ -11,6 +11,7 @@ import numpy as np
 
 from ...backend import get_default_dtype
 from ...errors import ArgumentError, ShapeError
+from ...functional.linalg import layer_input
 from ...functional.norm import batch_norm, layer_norm
 from ..module import Module, Parameter
 
@@ -52,6 +53,7 @@ class _BatchNorm(Module):
         return f"{type(self).__name__}({self.num_features})"
 
     def forward(self, x):
+        x = layer_input(x, self.weight)  # lists: the default dtype; integers: the weights' dtype
         shape = x.shape
         if len(shape) not in self._ndims:
             raise ShapeError(f"{self._name()}: expected input of shape {self._layout}, got {tuple(shape)}")
@@ -134,6 +136,7 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt)) if elementwise_affine and bias else None
 
     def forward(self, x):
+        x = layer_input(x, self.weight)
         ns = self.normalized_shape
         shape = tuple(x.shape)
         if len(shape) < len(ns) or shape[len(shape) - len(ns):] != ns:

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ...autograd.tensor import Tensor
+from ...autograd.tensor import Tensor, as_operand
 from ...backend import get_default_dtype
 from ...errors import ArgumentError, ArgumentTypeError, ShapeError
 from ...functional.gru import GRULayer
@@ -31,8 +31,10 @@ def _as_tensor(layer: str, v, what: str) -> Tensor:
     """An input or state of a recurrent layer or cell as a Tensor (arrays are wrapped), else a clear error."""
     if isinstance(v, Tensor):
         return v
+    if isinstance(v, (list, tuple, int, float)) and not isinstance(v, bool):
+        v = as_operand(v)  # Python numbers and lists: the default dtype, as cr.tensor makes them
     if not isinstance(v, np.ndarray):
-        raise ArgumentTypeError(f"{layer}: {what} must be a Tensor or an array, got {type(v).__name__}")
+        raise ArgumentTypeError(f"{layer}: {what} must be a Tensor, an array or a list, got {type(v).__name__}")
     return Tensor(v)
 
 
@@ -53,6 +55,7 @@ class _RNNBase(Module):
 
     _gates = 1
     _n_states = 1  # hidden states per layer: h (RNN, GRU) or h and c (LSTM)
+    _projects = False  # only the LSTM has proj_size (weight_hr_l{k})
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
@@ -64,6 +67,9 @@ class _RNNBase(Module):
                 raise ArgumentError(f"{name}: {arg} must be a positive integer, got {v!r}")
         if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)) or proj_size < 0:
             raise ArgumentError(f"{name}: proj_size must be a non-negative integer, got {proj_size!r}")
+        if proj_size and not self._projects:
+            raise ArgumentError(f"{name}: proj_size argument is only supported for LSTM, not RNN or GRU; "
+                                f"got proj_size={proj_size}")
         if proj_size >= hidden_size:
             raise ArgumentError(f"{name}: proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
         self.proj_size = int(proj_size)
@@ -207,11 +213,11 @@ class RNN(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype=None, generator=None):
+                 dtype=None, generator=None, proj_size: int = 0):
         if nonlinearity not in ("tanh", "relu"):
             raise ArgumentError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype,
-                         generator)
+                         generator, proj_size)
         self.nonlinearity = nonlinearity
 
     def _run_layer(self, x, states, params, batch_first):
@@ -253,6 +259,7 @@ class LSTM(_RNNBase):
 
     _gates = 4
     _n_states = 2
+    _projects = True
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,

@@ -1,0 +1,53 @@
+"""cr.load of bfloat16 safetensors files: an exact upcast to float32; other dtypes keep theirs."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def test_bf16_loads_as_float32_exactly(tmp_path):
+    torch = pytest.importorskip("torch")
+    st = pytest.importorskip("safetensors.torch")
+    values = torch.tensor([1.0, -2.5, 3.14159, 1e30, -0.0, float("inf"), float("nan"), 1e-40, 65504.0])
+    tensors = {
+        "w": values.to(torch.bfloat16),
+        "m": torch.randn(3, 4).to(torch.bfloat16),
+        "s": torch.tensor(2.0, dtype=torch.bfloat16),
+        "e": torch.zeros(0, 3, dtype=torch.bfloat16),
+        "h": torch.ones(2, dtype=torch.float16),
+        "f": torch.ones(2, dtype=torch.float64),
+        "i": torch.arange(3, dtype=torch.int32),
+    }
+    path = tmp_path / "bf16.safetensors"
+    st.save_file(tensors, str(path))
+    loaded = cr.load(path)
+    for name in ("w", "m", "s", "e"):
+        a = loaded[name]
+        assert isinstance(a, np.ndarray) and a.dtype == np.float32 and a.shape == tuple(tensors[name].shape)
+        np.testing.assert_array_equal(a, tensors[name].float().numpy())  # bit-exact, NaN included
+        assert a.flags.writeable
+    assert np.signbit(loaded["w"][4])
+    assert {k: loaded[k].dtype for k in "hfi"} == {"h": np.float16, "f": np.float64, "i": np.int32}
+
+
+def test_bf16_checkpoint_loads_into_a_model(tmp_path):
+    torch = pytest.importorskip("torch")
+    st = pytest.importorskip("safetensors.torch")
+    tlin = torch.nn.Linear(3, 2).to(torch.bfloat16)
+    st.save_file(tlin.state_dict(), str(tmp_path / "m.safetensors"))
+    lin = cr.nn.Linear(3, 2)
+    lin.load_state_dict(cr.load(tmp_path / "m.safetensors"))
+    np.testing.assert_array_equal(lin.weight.numpy(), tlin.weight.detach().float().numpy())
+    assert lin.weight.dtype == np.float32
+
+
+def test_bf16_size_is_checked(tmp_path):
+    import json
+    import struct
+
+    header = json.dumps({"w": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 4]}}).encode()
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 4)
+    with pytest.raises(cr.errors.FileFormatError, match="needs 6 bytes"):
+        cr.load(path)
