@@ -104,7 +104,8 @@ class Sequential(Module):
         relu, max_pool = _relu_and_max_pool()
         while i < len(layers):
             m = layers[i]
-            if type(m) is relu and i + 1 < len(layers) and type(layers[i + 1]) is max_pool:
+            if (type(m) is relu and i + 1 < len(layers) and type(layers[i + 1]) is max_pool
+                    and not layers[i + 1].ceil_mode):  # (ceil_mode's extra windows may hold no input)
                 x = m(layers[i + 1](x))  # relu(max_pool(x)) == max_pool(relu(x)), bit for bit (see above)
                 i += 2
                 continue
