@@ -3,14 +3,22 @@
 A file is written to a temporary name in the same folder, flushed and fsynced, then renamed over the
 target with ``os.replace`` (atomic on POSIX and Windows), and the folder itself is fsynced so that the
 rename survives a power cut. A reader therefore sees either the old file or the new one, never half of
-each, even when the writing process is killed mid-write. On any error the temporary file is removed.
+each, even when the writing process is killed mid-write. On any error the temporary file is removed; an
+``OSError`` of the write itself (a full disk, a file-size limit) is raised naming ``path``.
+
+Folders (a run folder) are written under a hidden temporary name and published by :func:`publish_folder`,
+which claims the final name exclusively; :func:`held_signals` keeps Ctrl-C, SIGTERM and SIGHUP from
+cutting such a save short.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from typing import IO
 
@@ -94,8 +102,115 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None, newline: s
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if type(e) is OSError and e.errno and e.filename is None:  # e.g. disk full: say which file
+            raise OSError(e.errno, e.strerror, path) from None
         raise
     _fsync_dir(folder)
+
+
+# ------------------------------------------------------------------------------------------ folders
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C's KeyboardInterrupt so that a run is saved the same way."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+        self.exit_status = 128 + self.signum
+
+
+def exit_status(exc: BaseException) -> int:
+    """128 + the signal's number: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
+    return getattr(exc, "exit_status", 128 + signal.SIGINT)
+
+
+@contextlib.contextmanager
+def stop_signals_interrupt():
+    """While the block runs, SIGTERM and SIGHUP raise :class:`Interrupted` (the train command's handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+class _Held:
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[_Held]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP back during the block; ``.signum`` is the first that came (or None).
+
+    Outside the main thread (where Python cannot set handlers) the block runs as it is.
+    """
+    box = _Held()
+    if threading.current_thread() is not threading.main_thread():
+        yield box
+        return
+
+    def handler(signum, frame):
+        if box.signum is None:
+            box.signum = signum
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, *STOP_SIGNALS)}
+    try:
+        yield box
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def numbered(base: str, n: int) -> str:
+    """``base`` for n = 1, else ``base-n``."""
+    return base if n == 1 else f"{base}-{n}"
+
+
+_TAKEN = (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR)
+
+
+def publish_folder(tmp: str, base: str, number: int = 1, reuse_empty: bool = False) -> str:
+    """Rename the finished folder ``tmp`` to ``numbered(base, number)``, or the next free number; return the path.
+
+    The name is claimed with ``os.mkdir`` (exclusive), and ``tmp`` renamed onto that empty folder, so two
+    processes never publish under one name. ``reuse_empty``: ``base`` is an empty folder the caller was
+    given; it is replaced only while it is still empty.
+    """
+    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp made it private; give it a plain mkdir's permissions
+    for n in range(number, number + 1000):
+        path = numbered(base, n)
+        if n == 1 and reuse_empty:
+            try:
+                os.rename(tmp, path)
+                return path
+            except OSError as e:
+                if e.errno not in _TAKEN:
+                    raise
+                continue
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue
+        try:
+            os.rename(tmp, path)
+        except BaseException as e:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+            if isinstance(e, OSError) and e.errno in _TAKEN:  # filled by someone who did not claim it first
+                continue
+            raise
+        return path
+    raise OSError(errno.EEXIST, "no free folder name", base)

@@ -1,14 +1,16 @@
 """The data side of ``chainrule`` runs: load a run's dataset, and read new inputs for ``chainrule predict``.
 
 Every dataset comes back as a :class:`RunData` with float32 inputs, labels (int64 class ids) or targets
-(float32 of shape (N, 1)), and the facts a run folder's ``config.toml`` needs to rebuild the pipeline:
-input shape, number of outputs, class names, and for CSV files the feature names and standardizer.
+(float64 of shape (N, 1), unscaled: the runner centres and scales them in float64), and the facts a run
+folder's ``config.toml`` needs to rebuild the pipeline: input shape, number of outputs, class names, and
+for CSV files the feature names and standardizer.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +30,7 @@ class RunData:
     classes: list = field(default_factory=list)  # class names as strings
     feature_names: list = field(default_factory=list)
     standardizer: dict | None = None  # {'mean': [...], 'scale': [...]} for CSV features
+    y_test_units: np.ndarray | None = None  # regression: the float64 test targets in their own units
 
     @property
     def input_shape(self) -> tuple:
@@ -56,11 +59,18 @@ def _check_finite(name: str, *arrays) -> None:
             raise DataError(f"dataset {name}: the data holds NaN or inf values")
 
 
-def load_run_data(cfg: dict, run_meta: dict | None = None) -> RunData:
+def _task_choice(d: dict) -> str | None:
+    task = d.get("task")
+    return None if task in (None, "auto") else task
+
+
+def load_run_data(cfg: dict, run_meta: dict | None = None, whole_file: bool = False) -> RunData:
     """Load the dataset that ``cfg['data']`` describes, split into training and test parts.
 
     With ``run_meta`` (the [data] table of a trained run), a CSV file's columns are matched to the run's
-    features by name, standardised with the run's statistics, and its labels mapped to the run's classes.
+    features by name, standardised with the run's statistics, and its labels matched to the run's classes
+    by name. ``whole_file`` (a CSV file other than the run's own) puts every row into the test part.
+    Regression targets come back as float64 (N, 1), unscaled.
     """
     from . import data
 
@@ -68,6 +78,12 @@ def load_run_data(cfg: dict, run_meta: dict | None = None) -> RunData:
     name = d["dataset"]
     kind = dataset_kind(name)
     seed = cfg.get("train", {}).get("seed", 0)
+    task = _task_choice(run_meta if run_meta is not None else d)
+    if run_meta is None and kind != "csv" and task == "regression":
+        raise ArgumentError(f"[data] task = 'regression' needs a CSV dataset with a numeric target; {name} is a "
+                            "classification dataset")
+    if run_meta is not None:
+        _check_kinds(run_meta, name, kind)
     if kind == "digits":
         (xt, yt), (xs, ys) = data.load_digits()
         out = RunData(xt, yt, xs, ys, "classification", [str(i) for i in range(10)])
@@ -83,11 +99,13 @@ def load_run_data(cfg: dict, run_meta: dict | None = None) -> RunData:
                                                   seed=int(seed), stratify=y)
         out = RunData(xt, yt, xs, ys, "classification", [str(c) for c in range(int(y.max()) + 1)],
                       ["x1", "x2"])
+    elif run_meta is not None:
+        return _as_run(d, run_meta, int(seed), whole_file)
     else:
-        t = data.load_csv(name, d["target"], test_fraction=float(d.get("test_fraction", 0.2)), seed=int(seed))
+        from .data.tabular import _load_table
+
+        t = _load_table(Path(name).expanduser(), d["target"], float(d.get("test_fraction", 0.2)), int(seed), task)
         sd = t.standardizer.state_dict()
-        if run_meta is not None:
-            return _as_run(t, run_meta, name)
         out = RunData(t.x_train, t.y_train, t.x_test, t.y_test, t.task, [str(c) for c in t.classes],
                       list(t.feature_names), {"mean": sd["mean"].tolist(), "scale": sd["scale"].tolist()})
     _check_finite(name, out.x_train, out.x_test, out.y_train, out.y_test)
@@ -96,36 +114,58 @@ def load_run_data(cfg: dict, run_meta: dict | None = None) -> RunData:
     return out
 
 
-def _as_run(t, meta: dict, name: str) -> RunData:
+def _check_kinds(meta: dict, name: str, kind: str) -> None:
+    """A run's model can only read a dataset of the kind it was trained on (images, 2-D points, CSV rows)."""
+    shape = tuple(meta["input_shape"])
+    run_name = meta.get("dataset", "?")
+    standardised = "standardizer_mean" in meta
+    if kind == "csv":
+        if len(shape) != 1:
+            raise DataError(f"dataset {name} is a table (CSV file), but the run's model was trained on "
+                            f"{run_name} and takes images of shape {shape}")
+        if not standardised:
+            raise DataError(f"dataset {name} is a CSV file, but the run was trained on {run_name} without a "
+                            "standardizer for CSV features; evaluate it on a built-in 2-D set")
+    elif standardised:
+        raise DataError(f"dataset {name} is a built-in set, but the run was trained on the CSV file {run_name}; "
+                        f"evaluate it on a CSV file with the columns {', '.join(meta.get('feature_names') or [])}")
+
+
+def _as_run(d: dict, meta: dict, seed: int, whole_file: bool) -> RunData:
     """A CSV dataset expressed in a trained run's features, standardisation and classes."""
+    from .data.tabular import _read_table, _split
+
+    name = d["dataset"]
+    path = Path(name).expanduser()
+    p = _read_table(path, d["target"], meta["task"])
     names = list(meta.get("feature_names") or [])
-    missing = [n for n in names if n not in t.feature_names]
-    if missing or len(names) != len(t.feature_names):
-        raise DataError(f"dataset {name}: its feature columns ({', '.join(t.feature_names)}) differ from the run's "
+    missing = [n for n in names if n not in p.names]
+    if missing or len(names) != len(p.names):
+        raise DataError(f"dataset {name}: its feature columns ({', '.join(p.names)}) differ from the run's "
                         f"({', '.join(names)})")
-    order = [t.feature_names.index(n) for n in names]
+    order = [p.names.index(n) for n in names]
     mean, scale = np.asarray(meta["standardizer_mean"]), np.asarray(meta["standardizer_scale"])
-
-    def restandardise(x):
-        raw = t.standardizer.inverse_transform(x.astype(np.float64))[:, order]
-        return ((raw - mean) / scale).astype(np.float32)
-
-    y_tr, y_te = t.y_train, t.y_test
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = ((p.x[:, order] - mean) / scale).astype(np.float32)
+    y = p.y
     classes = list(meta.get("classes") or [])
-    if t.task == "classification" and meta.get("task") == "classification":
-        unknown = [str(c) for c in t.classes if str(c) not in classes]
+    if p.task == "classification":
+        unknown = [str(c) for c in p.classes if str(c) not in classes]
         if unknown:
             raise DataError(f"dataset {name}: labels out of range: {', '.join(unknown[:5])} are not among the run's "
                             f"classes ({', '.join(classes)})")
-        ids = np.array([classes.index(str(c)) for c in t.classes], dtype=np.int64)
-        y_tr, y_te = ids[y_tr], ids[y_te]
-    return RunData(restandardise(t.x_train), y_tr, restandardise(t.x_test), y_te, t.task,
-                   classes if t.task == "classification" else [], names,
-                   {"mean": mean.tolist(), "scale": scale.tolist()})
+        y = np.array([classes.index(str(c)) for c in p.classes], dtype=np.int64)[y]
+    if whole_file:
+        train, test = np.zeros(0, dtype=np.int64), np.arange(len(x))
+    else:
+        train, test = _split(p, path, float(d.get("test_fraction", 0.2)), seed)
+    _check_finite(name, x)
+    return RunData(x[train], y[train], x[test], y[test], p.task, classes if p.task == "classification" else [],
+                   names, {"mean": mean.tolist(), "scale": scale.tolist()})
 
 
 def check_compatible(run_meta: dict, rd: RunData, dataset: str) -> None:
-    """A dataset evaluated with a run's model must have its input shape and labels in its range."""
+    """A dataset evaluated with a run's model must have its input shape, task and class names."""
     want = tuple(run_meta["input_shape"])
     if rd.input_shape != want:
         raise ShapeError(f"dataset {dataset} has samples of shape {rd.input_shape}, but the run's model expects "
@@ -134,11 +174,19 @@ def check_compatible(run_meta: dict, rd: RunData, dataset: str) -> None:
         raise DataError(f"dataset {dataset} is a {rd.task} task, but the run's model was trained for "
                         f"{run_meta['task']}")
     if rd.task == "classification":
+        ours = list(run_meta.get("classes") or [])
+        if ours and rd.classes and rd.classes != ours:
+            raise DataError(f"dataset {dataset} has the classes ({_short(rd.classes)}), but the run's model was "
+                            f"trained on the classes ({_short(ours)}); its labels cannot be compared")
         c = int(run_meta["num_outputs"])
         for y in (rd.y_train, rd.y_test):
             if len(y) and (y.min() < 0 or y.max() >= c):
                 raise DataError(f"dataset {dataset}: labels out of range: found label {int(y.max())}, the run's "
                                 f"model has {c} classes (0..{c - 1})")
+
+
+def _short(names: list) -> str:
+    return ", ".join(map(str, names[:6])) + (", ..." if len(names) > 6 else "")
 
 
 # ------------------------------------------------------------------------------------- predict inputs
@@ -176,12 +224,23 @@ def _read_image(path: str, shape: tuple) -> np.ndarray:
 
 
 def _read_npy(path: str, shape: tuple) -> np.ndarray:
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY":
+        raise FileFormatError(f"{path}: not a NumPy .npy file (it does not start with the .npy header)")
     try:
         a = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise FileFormatError(f"{path}: not a NumPy .npy file ({e})") from None
+    except ValueError as e:
+        if "pickle" in str(e).lower() or "object" in str(e).lower():
+            raise FileFormatError(f"{path}: the .npy file holds Python objects (dtype object); chainrule reads "
+                                  "only numeric arrays") from None
+        raise FileFormatError(f"{path}: not a readable .npy file ({e})") from None
+    except (OSError, EOFError) as e:
+        raise FileFormatError(f"{path}: not a readable .npy file ({e})") from None
     if a.dtype.kind not in "biuf":
         raise DataError(f"{path}: expected numbers, got an array of dtype {a.dtype}")
+    if a.dtype == np.uint8 and len(shape) == 3:  # 8-bit images, as PNG files give them: scale to [0, 1]
+        a = a.astype(np.float32) / np.float32(255.0)
     a = a.astype(np.float32)
     if a.shape == shape or int(np.prod(a.shape)) == int(np.prod(shape)):
         return a.reshape(1, *shape)
@@ -192,20 +251,10 @@ def _read_npy(path: str, shape: tuple) -> np.ndarray:
 
 
 def _read_csv(path: str, meta: dict) -> np.ndarray:
-    from pathlib import Path
+    from .data.tabular import read_features
 
-    from .data.tabular import _parse_features, _read_rows
-
-    names = meta.get("feature_names") or []
-    header, rows, lines, _ = _read_rows(Path(path))
-    missing = [n for n in names if n not in header]
-    if missing:
-        raise DataError(f"{path}: missing feature column(s) {', '.join(missing)}; the run's model needs the "
-                        f"columns {', '.join(names)}")
-    if not rows:
-        raise DataError(f"{path}: no data rows after the header")
-    idx = [header.index(n) for n in names]
-    x = _parse_features(Path(path), names, [[r[i] for i in idx] for r in rows], lines)
+    names = list(meta.get("feature_names") or [])
+    x = read_features(path, names)
     if "standardizer_mean" in meta:
         x = (x - np.asarray(meta["standardizer_mean"])) / np.asarray(meta["standardizer_scale"])
     return x.astype(np.float32)

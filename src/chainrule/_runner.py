@@ -3,26 +3,35 @@
 A run folder holds ``model.safetensors`` (the weights, ``cr.save``), ``config.toml`` (everything needed to
 rebuild the network and read new inputs), ``history.json`` and, with matplotlib, ``curves.png``. It is
 written into a hidden temporary folder next to its final place and renamed into place at the end, so a
-failed run leaves nothing behind and a reader never sees half a run folder.
+failed run leaves nothing behind and a reader never sees half a run folder. The final name is claimed
+exclusively (``os.mkdir``) just before the rename; a default name taken by a run that finished first gets
+a ``-2``, ``-3``... suffix.
+
+Ctrl-C (and SIGTERM / SIGHUP, which the command line turns into ``_atomic.Interrupted``) never loses the
+run: during an epoch the last complete epoch is saved with a checkpoint; after the last epoch the trained
+run is saved (without a test result if the test pass was cut short); while the folder is being written
+the signal waits until it is in place. The exit status is then 128 + the signal number (130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
 import copy
 import datetime
+import math
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import config as tomlconfig
-from ._runconfig import dataset_kind, model_kwargs, validate
+from ._atomic import exit_status, held_signals, numbered
+from ._runconfig import dataset_kind, model_kwargs, validate, validate_run_meta
 from ._rundata import RunData, check_compatible, load_run_data, read_inputs
-from .errors import ArgumentError, ChainruleError, DataError, MissingFileError
+from .errors import ArgumentError, ChainruleError, DataError, FileFormatError, MissingFileError
 
 
 class RunFailure(Exception):
@@ -79,14 +88,25 @@ def _loss(task: str):
 
 
 def _normalise_targets(rd: RunData, meta: dict) -> None:
-    """Regression targets are trained standardised; ``meta`` keeps the scale to report and predict in units."""
+    """Regression targets are trained standardised; ``meta`` keeps the scale to report and predict in units.
+
+    The mean and scale are taken in float64 and the targets cast to float32 only once centred, so large
+    values (timestamps, prices in cents) keep their precision.
+    """
     if rd.task != "regression":
         return
+    y_tr, y_te = rd.y_train.astype(np.float64), rd.y_test.astype(np.float64)
     if "target_mean" not in meta:
-        mean, std = float(rd.y_train.mean()), float(rd.y_train.std())
+        mean, std = float(y_tr.mean()), float(y_tr.std())
+        if not (math.isfinite(mean) and math.isfinite(std)):
+            raise DataError(f"the regression targets are too large to centre and scale (mean {mean}, standard "
+                            f"deviation {std})")
         meta["target_mean"], meta["target_scale"] = mean, std if std > 0 else 1.0
-    m, s = np.float32(meta["target_mean"]), np.float32(meta["target_scale"])
-    rd.y_train, rd.y_test = (rd.y_train - m) / s, (rd.y_test - m) / s
+    m, s = float(meta["target_mean"]), float(meta["target_scale"])
+    if not (math.isfinite(m) and math.isfinite(s) and s > 0):
+        raise DataError(f"target_mean / target_scale must be finite with a positive scale, got {m} / {s}")
+    rd.y_test_units = y_te
+    rd.y_train, rd.y_test = ((y_tr - m) / s).astype(np.float32), ((y_te - m) / s).astype(np.float32)
 
 
 def _test_metrics(model, rd: RunData, meta: dict) -> dict:
@@ -95,14 +115,22 @@ def _test_metrics(model, rd: RunData, meta: dict) -> dict:
     out = train.predict(model, rd.x_test)
     if rd.task == "classification":
         return {"test_accuracy": float(np.mean(out.argmax(axis=1) == rd.y_test))}
-    s = float(meta["target_scale"])
-    return {"test_mse": float(np.mean((out.astype(np.float64) - rd.y_test) ** 2) * s * s)}
+    pred = out.astype(np.float64) * float(meta["target_scale"]) + float(meta["target_mean"])
+    return {"test_mse": float(np.mean((pred - rd.y_test_units) ** 2))}
 
 
 def final_line(result: dict) -> str:
     if "test_accuracy" in result:
         return f"test accuracy: {result['test_accuracy']:.4f}"
     return f"test mse: {result['test_mse']:.4g}"
+
+
+def format_value(v: float) -> str:
+    """A predicted value with 9 significant digits, without an exponent where that stays short."""
+    v = float(v)
+    if v != 0 and math.isfinite(v) and 1e-4 <= abs(v) < 1e16:
+        return np.format_float_positional(v, precision=9, unique=False, fractional=False, trim="-")
+    return f"{v:.9g}"
 
 
 # ------------------------------------------------------------------------------------------ the folder
@@ -114,28 +142,46 @@ def _run_name(cfg: dict) -> str:
     return f"{ds}-{cfg['model']['name']}-{stamp}"
 
 
-def _prepare_out(out: str | None, cfg: dict) -> tuple[str, str]:
-    """(final path, temporary folder next to it); an unusable --out is a bad input (ArgumentError)."""
-    final = os.path.abspath(out if out else os.path.join("runs", _run_name(cfg)))
-    if os.path.exists(final) and not (os.path.isdir(final) and not os.listdir(final)):
-        raise ArgumentError(f"--out {final}: already exists and is not an empty folder; choose a new folder")
-    parent = os.path.dirname(final)
+@dataclass
+class _Out:
+    """Where a run goes: ``base`` (numbered ``base-2``, ``base-3``... on collision), a temporary folder."""
+
+    base: str
+    number: int
+    tmp: str
+    explicit: bool  # --out was given
+    reuse_empty: bool  # --out was an empty folder before training
+
+    @property
+    def final(self) -> str:
+        return numbered(self.base, self.number)
+
+
+def _prepare_out(out: str | None, cfg: dict) -> _Out:
+    """The run's place and a temporary folder next to it; an unusable --out is a bad input (ArgumentError)."""
+    base = os.path.abspath(out if out else os.path.join("runs", _run_name(cfg)))
+    number, reuse_empty = 1, False
+    if out:
+        if os.path.exists(base) and not (os.path.isdir(base) and not os.listdir(base)):
+            raise ArgumentError(f"--out {base}: already exists and is not an empty folder; choose a new folder")
+        reuse_empty = os.path.isdir(base)
+    else:
+        while os.path.lexists(numbered(base, number)):  # a run started in the same second
+            number += 1
+    parent = os.path.dirname(base)
     try:
         os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(final)}.tmp-", dir=parent)
+        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(base)}.tmp-", dir=parent)
     except OSError as e:
         why = f"{e.strerror}: {e.filename}" if e.strerror and e.filename else str(e)
-        raise ArgumentError(f"--out {final}: cannot create the run folder there ({why})") from None
-    return final, tmp
+        raise ArgumentError(f"--out {base}: cannot create the run folder there ({why})") from None
+    return _Out(base, number, tmp, bool(out), reuse_empty)
 
 
-def _publish(tmp: str, final: str) -> None:
-    from ._atomic import _UMASK
+def _publish(out: _Out) -> str:
+    from ._atomic import publish_folder
 
-    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp made it private; give it a plain mkdir's permissions
-    if os.path.isdir(final):
-        os.rmdir(final)  # checked empty before training
-    os.rename(tmp, final)
+    return publish_folder(out.tmp, out.base, out.number, out.reuse_empty)
 
 
 def _snapshot_callback():
@@ -175,15 +221,19 @@ def _write_run(folder: str, cfg: dict, model, history, checkpoint: dict | None =
 
 # ------------------------------------------------------------------------------------------ train
 def run_training(cfg: dict, out: str | None, echo=print) -> int:
-    """Train the run ``cfg`` describes and write its folder; return the exit status (0, or 130 on Ctrl-C)."""
-    from . import data, train
+    """Train the run ``cfg`` describes and write its folder; return the exit status.
+
+    0 when done; 128 + the signal's number after Ctrl-C / SIGTERM / SIGHUP (the run saved all the same);
+    2 when an explicit ``--out`` was taken by something else during training (the run is saved next to it).
+    """
+    from . import data
 
     rd = load_run_data(cfg)
     meta = rd.meta()
     for key in ("dataset", "data_dir"):  # so that evaluate and predict work from any folder
         value = cfg["data"].get(key)
         if value and (key == "data_dir" or dataset_kind(value) == "csv"):
-            cfg["data"][key] = os.path.abspath(value)
+            cfg["data"][key] = os.path.abspath(os.path.expanduser(value))
     _normalise_targets(rd, meta)
     seed = int(cfg["train"]["seed"])
     epochs = int(cfg["train"]["epochs"])
@@ -199,55 +249,90 @@ def run_training(cfg: dict, out: str | None, echo=print) -> int:
     optimizer = build_optimizer(cfg, model.parameters())
     scheduler = build_scheduler(cfg, optimizer, epochs)
     cfg["data"].update(meta)
-    final, tmp = _prepare_out(out, cfg)
+    tomlconfig.check_storable(cfg)
+    where = _prepare_out(out, cfg)
+    try:
+        return _train_and_save(cfg, rd, meta, model, optimizer, scheduler, (x_tr, y_tr), val, where, echo)
+    finally:
+        if os.path.isdir(where.tmp):  # failed or interrupted before its folder was in place
+            shutil.rmtree(where.tmp, ignore_errors=True)
+
+
+def _train_and_save(cfg, rd, meta, model, optimizer, scheduler, train_xy, val, where: _Out, echo) -> int:
+    from . import train
+
+    seed, epochs = int(cfg["train"]["seed"]), int(cfg["train"]["epochs"])
     history = train.History()
     n_val = 0 if val is None else len(val[0])
     echo(f"training {cfg['model']['name']} ({model.num_parameters():,} parameters) on {cfg['data']['dataset']}: "
-         f"{len(x_tr)} train / {n_val} validation / {len(rd.x_test)} test samples, {epochs} epochs")
+         f"{len(train_xy[0])} train / {n_val} validation / {len(rd.x_test)} test samples, {epochs} epochs")
     cfg["run"] = {"chainrule_version": _version(), "created": datetime.datetime.now().isoformat(timespec="seconds"),
                   "status": "running"}
     start = time.perf_counter()
     snapshot = _snapshot_callback()
+    trained = False
     try:
-        train.fit(model, _loss(rd.task), optimizer, (x_tr, y_tr), val, epochs=epochs,
+        train.fit(model, _loss(rd.task), optimizer, train_xy, val, epochs=epochs,
                   batch_size=int(cfg["train"]["batch_size"]), scheduler=scheduler,
                   metrics=("accuracy",) if rd.task == "classification" else (), seed=seed, history=history,
                   callbacks=[snapshot])
-    except KeyboardInterrupt:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the save
-        try:
-            done = snapshot.checkpoint["epoch"] if snapshot.checkpoint else 0
-            history.records = history.records[:done]
-            cfg["run"].update(status="interrupted", epochs_completed=done)
-            ckpt = snapshot.checkpoint or {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                           "epoch": 0, "seed": seed}
-            _write_run(tmp, cfg, model, history, ckpt)
-            _publish(tmp, final)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        what = f"after epoch {done}" if done else "during the first epoch (weights part-way through it)"
-        print(f"chainrule: interrupted {what}; checkpoint saved to {final} (checkpoint.safetensors, model.safetensors)",
-              file=sys.stderr, flush=True)
-        return 130
-    except ChainruleError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise RunFailure(f"training failed: {e}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    try:
+        trained = True
         result = _test_metrics(model, rd, meta)
-        result["train_seconds"] = round(time.perf_counter() - start, 3)
-        cfg["run"].update(status="complete", epochs_completed=len(history))
-        cfg["result"] = result
-        _write_run(tmp, cfg, model, history)
-        _publish(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    echo(f"run saved to {final}")
+    except KeyboardInterrupt as e:
+        with held_signals():  # a second Ctrl-C must not break the save
+            if trained:
+                done = len(history)
+                what = f"after the last epoch ({done}), during the test evaluation"
+            else:
+                done = snapshot.checkpoint["epoch"] if snapshot.checkpoint else 0
+                history.records = history.records[:done]
+                what = f"after epoch {done}" if done else "during the first epoch (weights part-way through it)"
+            cfg["run"].update(status="interrupted", epochs_completed=done)
+            ckpt = snapshot.checkpoint if trained or done else None
+            ckpt = ckpt or {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": done,
+                            "seed": seed}
+            path = _save(where, cfg, model, history, ckpt)
+        moved = _moved_note(where, path)
+        print(f"chainrule: interrupted {what}; checkpoint saved to {path} (checkpoint.safetensors, "
+              f"model.safetensors){moved}", file=sys.stderr, flush=True)
+        return exit_status(e)
+    except ChainruleError as e:
+        if trained:
+            raise
+        raise RunFailure(f"training failed: {e}") from None
+    result["train_seconds"] = round(time.perf_counter() - start, 3)
+    cfg["run"].update(status="complete", epochs_completed=len(history))
+    cfg["result"] = result
+    with held_signals() as held:
+        path = _save(where, cfg, model, history)
+    echo(f"run saved to {path}")
     echo(final_line(result))
+    if held.signum is not None:
+        print(f"chainrule: interrupted while saving; the run is complete and saved to {path}"
+              f"{_moved_note(where, path)}", file=sys.stderr, flush=True)
+        return 128 + int(held.signum)
+    if path != where.final and where.explicit:
+        print(f"chainrule: error: --out {where.final}: was created by something else during training; the run "
+              f"was saved to {path} instead", file=sys.stderr, flush=True)
+        return 2
     return 0
+
+
+def _save(where: _Out, cfg: dict, model, history, checkpoint: dict | None = None) -> str:
+    """Write the run into its temporary folder and publish it; an OSError names the final path, not the temporary."""
+    try:
+        _write_run(where.tmp, cfg, model, history, checkpoint)
+    except OSError as e:
+        if type(e) is OSError and e.filename and str(e.filename).startswith(where.tmp):
+            raise OSError(e.errno, e.strerror, where.final + str(e.filename)[len(where.tmp):]) from None
+        raise
+    return _publish(where)
+
+
+def _moved_note(where: _Out, path: str) -> str:
+    if path == where.final or not where.explicit:
+        return ""
+    return f"; --out {where.final} was created by something else during training"
 
 
 def _version() -> str:
@@ -258,7 +343,7 @@ def _version() -> str:
 
 # ------------------------------------------------------------------------------------------ reuse a run
 def load_run(run_dir: str):
-    """(config, model with its trained weights) of a run folder."""
+    """(config, model with its trained weights) of a run folder; its config.toml is checked key by key."""
     from .io import load
 
     if not os.path.isdir(run_dir):
@@ -266,43 +351,74 @@ def load_run(run_dir: str):
     for name in ("config.toml", "model.safetensors"):
         if not os.path.isfile(os.path.join(run_dir, name)):
             raise MissingFileError(f"{run_dir!r} is not a run folder: it has no {name}")
-    cfg = validate(tomlconfig.load(os.path.join(run_dir, "config.toml")), f"{run_dir}/config.toml")
-    d = cfg.get("data", {})
-    for key in ("dataset", "task", "input_shape", "num_outputs"):
-        if key not in d:
-            raise DataError(f"{run_dir}/config.toml: [data] has no {key!r}; it was not written by chainrule train")
-    if "name" not in cfg.get("model", {}):
-        raise DataError(f"{run_dir}/config.toml: [model] has no 'name'; it was not written by chainrule train")
-    model = build_model(cfg, d)
+    source = os.path.join(run_dir, "config.toml")
+    cfg = tomlconfig.load(source)
+    if not isinstance(cfg.get("data"), dict) or not isinstance(cfg.get("model"), dict) or \
+            "name" not in cfg["model"]:
+        raise FileFormatError(f"{source}: needs a [data] table and a [model] table with a name; it was not "
+                              "written by chainrule train")
+    cfg = validate(cfg, source, run_folder=True)
+    validate_run_meta(cfg["data"], source)
+    model = build_model(cfg, cfg["data"])
     model.load_state_dict(load(os.path.join(run_dir, "model.safetensors")))
     model.eval()
     return cfg, model
 
 
+def _same_dataset(name: str, run_dataset: str) -> bool:
+    if name == run_dataset:
+        return True
+    if dataset_kind(name) != "csv" or dataset_kind(run_dataset) != "csv":
+        return False
+    a, b = os.path.abspath(os.path.expanduser(name)), os.path.abspath(os.path.expanduser(run_dataset))
+    if a == b:
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def evaluate_run(run_dir: str, dataset: str | None = None, target: str | None = None,
                  data_dir: str | None = None) -> list[str]:
-    """Lines to print: the test loss and the test accuracy (or mse) of a run, on its dataset or another."""
+    """Lines to print: the test loss and the test accuracy (or mse) of a run, on its dataset or another.
+
+    The run's own dataset gives its test split; another CSV file is scored on every row.
+    """
     from . import train
 
     cfg, model = load_run(run_dir)
     meta = cfg["data"]
     ev = copy.deepcopy(cfg)
-    if dataset is not None and dataset != meta["dataset"]:
+    whole = False
+    if dataset is not None and not _same_dataset(dataset, meta["dataset"]):
+        kind = dataset_kind(dataset)
         ev["data"] = {"dataset": dataset, "test_fraction": meta.get("test_fraction", 0.2)}
-        if dataset_kind(dataset) == "csv":
+        if kind == "csv":
             if target is None and "target" not in meta:
                 raise ArgumentError(f"dataset {dataset!r} is a CSV file: name its label column with --target COLUMN")
             ev["data"]["target"] = target or meta["target"]
+            whole = True
+        elif kind in ("mnist", "fashion-mnist") and meta.get("data_dir"):
+            ev["data"]["data_dir"] = meta["data_dir"]
+    kind = dataset_kind(ev["data"]["dataset"])
     if target is not None:
+        if kind != "csv":
+            raise ArgumentError(f"--target names the label column of a CSV file; dataset {ev['data']['dataset']} "
+                                "has its own labels")
         ev["data"]["target"] = target
     if data_dir is not None:
+        if kind not in ("mnist", "fashion-mnist"):
+            raise ArgumentError(f"--data-dir is the folder of the MNIST / Fashion-MNIST files; dataset "
+                                f"{ev['data']['dataset']} does not read one")
         ev["data"]["data_dir"] = data_dir
-    rd = load_run_data(ev, run_meta=meta)
+    rd = load_run_data(ev, run_meta=meta, whole_file=whole)
     check_compatible(meta, rd, ev["data"]["dataset"])
     _normalise_targets(rd, dict(meta))
     loss = train.evaluate(model, _loss(rd.task), (rd.x_test, rd.y_test), metrics=())["loss"]
     result = _test_metrics(model, rd, meta)
-    return [f"test samples: {len(rd.x_test)}", f"test loss: {loss:.4f}", final_line(result)]
+    what = "cross-entropy" if rd.task == "classification" else "mse of the standardised targets"
+    return [f"test samples: {len(rd.x_test)}", f"test loss ({what}): {loss:.4f}", final_line(result)]
 
 
 def predict_run(run_dir: str, inputs: list) -> list[str]:
@@ -317,4 +433,4 @@ def predict_run(run_dir: str, inputs: list) -> list[str]:
         names = meta.get("classes") or [str(i) for i in range(int(meta["num_outputs"]))]
         return [str(names[i]) for i in out.argmax(axis=1)]
     y = out[:, 0].astype(np.float64) * float(meta.get("target_scale", 1.0)) + float(meta.get("target_mean", 0.0))
-    return [f"{v:.6g}" for v in y]
+    return [format_value(v) for v in y]

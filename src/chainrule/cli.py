@@ -4,14 +4,16 @@
 
     chainrule train    [--dataset NAME|FILE.csv] [--target COLUMN] [--model NAME] [--config FILE.toml]
                        [--epochs N] [--batch-size N] [--lr X] [--optimizer NAME] [--schedule NAME]
-                       [--seed N] [--data-dir DIR] [--out DIR]
+                       [--seed N] [--data-dir DIR] [--out DIR] [--task auto|classification|regression]
     chainrule evaluate RUN_DIR [--dataset ...]       chainrule predict RUN_DIR INPUT [INPUT ...]
     chainrule plot     WHAT [RUN_DIR] [--out FILE.png]
     chainrule gradcheck                              chainrule info
 
 Exit status: 0 done; 2 bad input (unknown names, missing or malformed files, NaN in data, labels out of
 range, an unusable --out), reported as one line ``chainrule: error: ...`` on standard error; 130 after
-Ctrl-C (``train`` first saves a checkpoint into its run folder); 1 anything else.
+Ctrl-C, 143 after SIGTERM and 129 after SIGHUP (``train`` first saves what it has into its run folder: the
+last complete epoch with a checkpoint, or the whole run); 1 anything else (a diverged run, a full disk:
+one line too; a traceback only for a bug in chainrule).
 """
 
 from __future__ import annotations
@@ -45,11 +47,12 @@ def _err(message: str) -> None:
 # ------------------------------------------------------------------------------------------ commands
 def _train(args) -> int:
     from . import config as tomlconfig
-    from ._runconfig import resolve
+    from ._atomic import stop_signals_interrupt
+    from ._runconfig import rebase_paths, resolve
     from ._runner import run_training
 
     overrides = {
-        "data": {"dataset": args.dataset, "target": args.target, "data_dir": args.data_dir},
+        "data": {"dataset": args.dataset, "target": args.target, "data_dir": args.data_dir, "task": args.task},
         "model": {"name": args.model},
         "optimizer": {"name": args.optimizer, "lr": args.lr},
         "schedule": {"name": args.schedule},
@@ -57,14 +60,28 @@ def _train(args) -> int:
     }
     overrides = {s: {k: v for k, v in t.items() if v is not None} for s, t in overrides.items()}
     overrides = {s: t for s, t in overrides.items() if t}
-    file_cfg = tomlconfig.load(args.config) if args.config else None
-    cfg = resolve(file_cfg, overrides)
-    return run_training(cfg, args.out)
+    _check_data_dir(args.data_dir)
+    file_cfg = None
+    if args.config:
+        file_cfg = rebase_paths(tomlconfig.load(args.config), os.path.dirname(args.config))
+    notes: list[str] = []
+    cfg = resolve(file_cfg, overrides, notes)
+    for note in notes:
+        print(f"chainrule: note: {note}", file=sys.stderr, flush=True)
+    with stop_signals_interrupt():  # SIGTERM / SIGHUP save the run as Ctrl-C does
+        return run_training(cfg, args.out)
+
+
+def _check_data_dir(path: str | None) -> None:
+    if path is not None and os.path.isfile(path):
+        raise ArgumentError(f"--data-dir {path}: is a file; expected the folder holding the MNIST / Fashion-MNIST "
+                            "IDX files")
 
 
 def _evaluate(args) -> int:
     from ._runner import evaluate_run
 
+    _check_data_dir(args.data_dir)
     for line in evaluate_run(args.run_dir, args.dataset, args.target, args.data_dir):
         print(line)
     return 0
@@ -119,6 +136,8 @@ def _gradcheck(args) -> int:
     from ._gradcheck_catalog import run_all
 
     rows = run_all(only=args.only)
+    if not rows:
+        raise ArgumentError(f"gradcheck --only {args.only!r}: no op or layer name contains this text")
     width = max(len(r[0]) for r in rows) if rows else 4
     print(f"{'name':<{width}}  {'max abs err':>11}  {'max rel err':>11}  ok")
     failed = 0
@@ -155,12 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--schedule", help=", ".join(SCHEDULES))
     t.add_argument("--seed", type=int, help="random seed (default 0)")
     t.add_argument("--data-dir", dest="data_dir", help="folder holding the MNIST / Fashion-MNIST IDX files")
-    t.add_argument("--out", help="run folder to create (default runs/<dataset>-<model>-<time>)")
+    t.add_argument("--out", help="run folder to create (default runs/<dataset>-<model>-<time>, with -2, -3... "
+                                 "added when that name is taken)")
+    t.add_argument("--task", choices=("auto", "classification", "regression"),
+                   help="for a CSV target: auto (default: integers and strings are classes, real numbers "
+                        "regression), or force one")
     t.set_defaults(func=_train)
 
     e = sub.add_parser("evaluate", help="test accuracy (or mse) of a trained run")
     e.add_argument("run_dir", metavar="RUN_DIR")
-    e.add_argument("--dataset", help="evaluate on another dataset (default: the run's own test split)")
+    e.add_argument("--dataset", help="evaluate on another dataset: a CSV file other than the run's own is scored "
+                                     "on every row (default: the run's own test split)")
     e.add_argument("--target", help="the label column of a CSV dataset")
     e.add_argument("--data-dir", dest="data_dir", help="folder holding the MNIST / Fashion-MNIST IDX files")
     e.set_defaults(func=_evaluate)
@@ -208,14 +232,26 @@ def main(argv=None) -> int:
     except ChainruleError as e:
         _err(e)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM / SIGHUP during train
+        from ._atomic import exit_status
+
         print("chainrule: interrupted", file=sys.stderr, flush=True)
-        return 130
+        return exit_status(e)
     except BrokenPipeError:  # e.g. `chainrule predict ... | head -1`
         return 1
     except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as e:
         _err(f"{e.strerror or e}: {e.filename}" if e.filename else e)
         return 2
+    except OSError as e:  # the system's refusal, e.g. a full disk or a file-size limit: not a bug
+        if type(e) is not OSError or not e.strerror:
+            traceback.print_exc()
+            return 1
+        import errno
+
+        writing = e.errno in (errno.ENOSPC, errno.EFBIG, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC))
+        where = f"cannot write {e.filename}" if writing else str(e.filename or "system error")
+        _err(f"{where}: {e.strerror}")
+        return 1
     except Exception:  # a bug: keep the traceback for the report
         traceback.print_exc()
         return 1

@@ -33,9 +33,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 
-from .errors import ArgumentTypeError, FileFormatError, MissingFileError
+from .errors import ArgumentError, ArgumentTypeError, FileFormatError, MissingFileError
 
 if sys.version_info >= (3, 11):
     import tomllib as _toml
@@ -85,18 +86,36 @@ def _value(v, where: str) -> str:
             return "inf" if f > 0 else "-inf"
         return repr(f)
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)  # JSON's escapes are valid TOML basic-string escapes
+        return _string(v, where)
     if isinstance(v, (list, tuple)) or (hasattr(v, "tolist") and hasattr(v, "ndim")):
         items = v.tolist() if hasattr(v, "tolist") else v
         return "[" + ", ".join(_value(x, where) for x in items) + "]"
     raise ArgumentTypeError(f"config: cannot write {where} of type {type(v).__name__} to TOML")
 
 
+_CONTROLS = re.compile("[\x7f-\x9f]")
+
+
+def _string(s: str, where: str) -> str:
+    """A TOML basic string: JSON's escapes (valid in TOML) plus \\u escapes for DEL and the C1 controls.
+
+    >>> print(_string("a\x7fb\x85", "k"))
+    "a\\u007fb\\u0085"
+    """
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ArgumentTypeError(f"config: {where} = {ascii(s)} is not UTF-8 text (bytes a file name could not "
+                                "decode), which TOML cannot hold") from None
+    text = json.dumps(s, ensure_ascii=False)  # escapes '"', '\\' and the C0 controls
+    return _CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _key(k: str) -> str:
     k = str(k)
     if k and all(c.isalnum() or c in "_-" for c in k) and k.isascii():
         return k
-    return json.dumps(k, ensure_ascii=False)
+    return _string(k, "a key")
 
 
 def dumps(config: dict) -> str:
@@ -120,6 +139,19 @@ def dumps(config: dict) -> str:
 
     table(config, [])
     return "\n".join(out) + ("\n" if out and out[-1] != "" else "")
+
+
+def check_storable(cfg: dict) -> None:
+    """Refuse (ArgumentError) a string that TOML cannot hold: a path with bytes that are not UTF-8 text."""
+    for section, table in cfg.items():
+        for key, value in (table.items() if isinstance(table, dict) else ()):
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, str):
+                    try:
+                        v.encode("utf-8")
+                    except UnicodeEncodeError:
+                        raise ArgumentError(f"[{section}] {key} = {ascii(v)}: holds bytes that are not UTF-8 text, "
+                                            "so config.toml cannot record it; rename the file or folder") from None
 
 
 def dump(config: dict, path) -> None:

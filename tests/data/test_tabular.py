@@ -155,3 +155,59 @@ def test_fuzz_mutated_csv(tmp_path, data):
         return
     assert np.isfinite(d.x_train).all() and np.isfinite(d.x_test).all()
     assert len(d.y_train) >= 1 and len(d.y_test) >= 1
+
+
+# ------------------------------------------------------------------------------------------ separators, fast path
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_and_tab_files_read_like_comma_files(tmp_path, sep):
+    text, _, _ = iris_like()
+    a = load_csv(write(tmp_path, text, "comma.csv"), "species", seed=2)
+    b = load_csv(write(tmp_path, text.replace(",", sep), "other.csv"), "species", seed=2)
+    assert b.feature_names == a.feature_names and b.classes == a.classes
+    np.testing.assert_array_equal(b.x_train, a.x_train)
+    np.testing.assert_array_equal(b.y_test, a.y_test)
+
+
+def test_decimal_commas_and_other_separators_get_a_hint(tmp_path):
+    with pytest.raises(DataError, match="'a' holds the non-numeric value '1,5'.*decimal comma"):
+        load_csv(write(tmp_path, "a;y\n1,5;0\n2,5;1\n"), "y")
+    with pytest.raises(DataError, match="ragged row.*decimal comma"):
+        load_csv(write(tmp_path, "a,y\n1,5,0\n2,5,1\n"), "y")
+    with pytest.raises(DataError, match="no target column 'y'.*separated by another character"):
+        load_csv(write(tmp_path, "a|y\n1|0\n2|1\n"), "y")
+
+
+def test_the_fast_path_gives_what_the_careful_path_gives(tmp_path, monkeypatch):
+    from chainrule.data import tabular
+
+    files = {
+        "strings.csv": iris_like()[0],
+        "ints.csv": "a,b,y\n" + "".join(f"{i * 0.5:.2f}, {i - 3} ,{i % 3}\n" for i in range(30)),
+        "reals.csv": "y,a\n" + "".join(f"{i * 1.25:.3f},{i}e-2\n\n" for i in range(30)),
+        "crlf.csv": "a;y\r\n" + "".join(f"{i};{'xy'[i % 2]}\r\n" for i in range(30)),
+    }
+    paths = {name: write(tmp_path, text, name) for name, text in files.items()}
+    target = {"strings.csv": "species"}
+    for name, path in paths.items():
+        assert tabular._fast_columns(tabular._open_table(path), [0], 1) is not None, name
+    fast = {n: load_csv(p, target.get(n, "y"), seed=1) for n, p in paths.items()}
+    monkeypatch.setattr(tabular, "_fast_columns", lambda *a: None)
+    for name, path in paths.items():
+        slow = load_csv(path, target.get(name, "y"), seed=1)
+        assert (slow.task, slow.classes) == (fast[name].task, fast[name].classes), name
+        for key in ("x_train", "x_test", "y_train", "y_test"):
+            np.testing.assert_array_equal(getattr(slow, key), getattr(fast[name], key))
+
+
+def test_a_row_with_extra_fields_is_ragged_on_the_fast_path_too(tmp_path):
+    with pytest.raises(DataError, match="line 4: ragged row: 4 fields"):
+        load_csv(write(tmp_path, "a,b,y\n1,2,3\n4,5,6\n7,8,9,10\n"), "y")
+
+
+def test_regression_targets_are_float64_inside_and_float32_outside(tmp_path):
+    from chainrule.data.tabular import _load_table
+
+    path = write(tmp_path, "x,y\n" + "".join(f"{i},{1.7e9 + i + 0.25}\n" for i in range(10)))
+    assert load_csv(path, "y").y_train.dtype == np.float32
+    inner = _load_table(path, "y", 0.2, 0, None)
+    assert inner.y_train.dtype == np.float64 and (inner.y_train % 1 == 0.25).all()

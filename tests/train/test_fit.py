@@ -292,3 +292,27 @@ def test_bad_data():
         train.fit(model, _ce, opt, [x[:4]], verbose=False)
     with pytest.raises(ArgumentError):
         train.predict(model, x, batch_size=0)
+
+
+def test_batch_norm_skips_a_last_batch_of_one_sample():
+    x, y = _xor(33, 0)  # batches of 8: 8, 8, 8, 8, 1
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    seen = []
+
+    class Count(train.Callback):
+        def on_batch_end(self, step, logs=None):
+            seen.append(step)
+
+    train.fit(model, _ce, optim.SGD(model.parameters(), lr=0.1), (x, y), epochs=1, batch_size=8, verbose=False,
+              callbacks=[Count()], seed=0)
+    assert seen == [1, 2, 3, 4]
+    batches = [(x[i:i + 8], y[i:i + 8]) for i in range(0, 33, 8)]  # an iterable of batches: the same
+    train.fit(model, _ce, optim.SGD(model.parameters(), lr=0.1), batches, epochs=1, verbose=False)
+    plain = MLP()  # no batch norm: every sample is used
+    seen.clear()
+    train.fit(plain, _ce, optim.SGD(plain.parameters(), lr=0.1), (x, y), epochs=1, batch_size=8, verbose=False,
+              callbacks=[Count()])
+    assert seen == [1, 2, 3, 4, 5]
+    with pytest.raises(ShapeError, match="more than one value per channel"):  # a single batch of 1: the layer says why
+        train.fit(model, _ce, optim.SGD(model.parameters(), lr=0.1), (x[:1], y[:1]), epochs=1, verbose=False)

@@ -3,15 +3,20 @@
 The target decides the task: integers or strings -> classification (labels mapped to 0..K-1 in sorted
 order, the original values kept in ``classes``); real numbers -> regression (float32 targets of shape
 (N, 1), ready for ``mse_loss`` against a ``Linear(..., 1)`` output). Features are standardised with
-statistics of the training split only. Parsed with the standard library's ``csv`` module.
+statistics of the training split only. The field separator is sniffed from the header line (',', ';' or
+a tab). Plain numeric files are parsed column-wise by ``np.loadtxt`` (no Python string per cell); files with
+quotes, or with a bad value, go through the standard library's ``csv`` module, whose errors name the line.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import os
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,28 +66,67 @@ class TabularData:
         return len(self.classes)
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int], int]:
-    """Header, data rows, their line numbers and the header's line number; structural checks only."""
+_DELIMITERS = (",", ";", "\t")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+
+
+@dataclass
+class _Table:
+    """A decoded CSV file: its text, header row, the header's line number and the field separator."""
+
+    path: Path
+    text: str
+    header: list[str]
+    header_line: int
+    delimiter: str
+
+
+def _sniff(line: str) -> str:
+    """The field separator of a header line: ',' if it holds one, else ';' or a tab, whichever it holds more."""
+    if "," in line:
+        return ","
+    counts = {d: line.count(d) for d in _DELIMITERS[1:]}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _lines(text: str):
+    """The lines of ``text`` with their endings, without copying it (``io.StringIO`` holds 4 bytes a character)."""
+    if text.count("\r") != text.count("\r\n"):  # old Mac line ends: let io split them
+        yield from io.StringIO(text, newline="")
+        return
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start) + 1 or len(text)
+        yield text[start:end]
+        start = end
+
+
+def _open_table(path: Path) -> _Table:
+    """Read, decode and check the header of a CSV file; the separator is sniffed from the header line."""
     raw = read_bytes(path, "CSV file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise FileFormatError(f"{path}, line {line}: not valid UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    del raw
     if not text.strip():
         raise FileFormatError(f"{path}: the file is empty; expected a header row naming the columns, then data rows")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows, lines = [], []
+    first = next(line for line in _lines(text) if line.strip())
+    delimiter = _sniff(first)
+    reader = csv.reader(_lines(text), delimiter=delimiter)
+    header = None
     try:
         for row in reader:
-            if row:  # blank lines are skipped
-                rows.append([v.strip() for v in row])
-                lines.append(reader.line_num)
+            if row:
+                header = [v.strip() for v in row]
+                break
     except csv.Error as exc:
         raise FileFormatError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
-    if not rows:
+    if header is None:
         raise FileFormatError(f"{path}: the file holds no rows; expected a header row naming the columns")
-    header, header_line = rows[0], lines[0]
+    header_line = reader.line_num
     if all(_is_float(v) for v in header):
         raise FileFormatError(f"{path}, line {header_line}: no header row: the first row holds only numbers "
                               f"({', '.join(header[:5])}); the first row must name the columns")
@@ -91,11 +135,79 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int], int]:
             raise FileFormatError(f"{path}, line {header_line}: column {i + 1} of the header has no name")
         if name in header[:i]:
             raise FileFormatError(f"{path}, line {header_line}: the column name {name!r} appears twice")
-    for row, line in zip(rows[1:], lines[1:]):
+    return _Table(path, text, header, header_line, delimiter)
+
+
+def _rows(table: _Table) -> tuple[list[list[str]], list[int]]:
+    """The data rows (values stripped, blank lines skipped) and their line numbers; ragged rows are an error."""
+    path, header = table.path, table.header
+    reader = csv.reader(_lines(table.text), delimiter=table.delimiter)
+    rows, lines = [], []
+    try:
+        for row in reader:
+            if row and reader.line_num > table.header_line:
+                rows.append([v.strip() for v in row])
+                lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise FileFormatError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
+    for row, line in zip(rows, lines):
         if len(row) != len(header):
+            hint = ""
+            if table.delimiter == "," and len(row) > len(header) and any(";" in v for v in row):
+                hint = "; the file looks semicolon-separated: its header must use ';' too"
+            elif table.delimiter == "," and len(row) > len(header):
+                hint = ("; numbers written with a decimal comma (1,5) split into two fields: use a decimal "
+                        "point (1.5)")
             raise DataError(f"{path}, line {line}: ragged row: {len(row)} fields, but the header has "
-                            f"{len(header)} columns")
-    return header, rows[1:], lines[1:], header_line
+                            f"{len(header)} columns{hint}")
+    return rows, lines
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int], int]:
+    """Header, data rows, their line numbers and the header's line number; structural checks only."""
+    table = _open_table(path)
+    rows, lines = _rows(table)
+    return table.header, rows, lines, table.header_line
+
+
+def _fast_columns(table: _Table, feature_idx: list[int], target_idx: int | None):
+    """(features float64 (N, D), target strings (N,) or None) parsed by NumPy without a Python string per cell.
+
+    None when the file needs the careful path: quoted data fields, stray carriage returns, a bad value, a
+    ragged row (the careful path then finds the line to name in the error).
+    """
+    text, d = table.text, table.delimiter
+    if text.count("\r") != text.count("\r\n"):
+        return None
+    body = 0  # where the data rows start
+    for _ in range(table.header_line):
+        body = text.find("\n", body) + 1
+        if body == 0:
+            return None
+    if text.find('"', body) >= 0 or text.find("\x00", body) >= 0:  # quoted fields (a quoted header is fine)
+        return None
+    kw = {"delimiter": d, "skiprows": table.header_line, "comments": None, "quotechar": None,
+          "encoding": "utf-8-sig"}
+    ncol = len(table.header)
+    try:  # NumPy reads the file again in chunks: cheaper than any copy of the text
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x = np.loadtxt(table.path, dtype=np.float64, usecols=feature_idx, ndmin=2, **kw)
+            y = None
+            if target_idx is not None:
+                y = np.loadtxt(table.path, dtype=np.str_, usecols=[target_idx], ndmin=1, **kw)
+    except (ValueError, IndexError, TypeError, OSError):
+        return None
+    if len(x) == 0 or x.shape[1] != len(feature_idx) or (y is not None and len(y) != len(x)):
+        return None
+    # every column was read from every row; with this many separators in all, no row has more
+    if target_idx is not None and text.count(d, body) != (ncol - 1) * len(x):
+        return None
+    if not np.isfinite(x).all():
+        return None
+    if y is not None:
+        y = np.char.strip(y)
+    return x, y
 
 
 def _is_float(v: str) -> bool:
@@ -114,19 +226,26 @@ def _is_int(v: str) -> bool:
     return True
 
 
-def _parse_features(path: Path, names: list[str], cells: list[list[str]], lines: list[int]) -> np.ndarray:
-    try:
-        x = np.array(cells, dtype=np.str_).astype(np.float64)
-    except (ValueError, OverflowError):
-        x = None
-    if x is None:  # find the first bad cell for the message
+def _parse_features(path: Path, names: list[str], cells: list[list[str]], lines: list[int],
+                    delimiter: str = ",") -> np.ndarray:
+    """Float64 features from rows of strings, one column at a time; errors name the line and column."""
+    x = np.empty((len(cells), len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        try:
+            x[:, j] = np.array([row[j] for row in cells], dtype=np.float64)
+            continue
+        except (ValueError, OverflowError):
+            pass
         for row, line in zip(cells, lines):
-            for name, v in zip(names, row):
-                if not _is_float(v):
-                    what = "an empty field (missing value)" if not v else f"the non-numeric value {v!r}"
-                    raise DataError(f"{path}, line {line}: feature column {name!r} holds {what}; "
-                                    f"features must be numbers")
-        x = np.array([[float(v) for v in row] for row in cells], dtype=np.float64)
+            v = row[j]
+            if not _is_float(v):
+                what = "an empty field (missing value)" if not v else f"the non-numeric value {v!r}"
+                hint = ""
+                if _DECIMAL_COMMA.fullmatch(v):
+                    hint = " (a decimal comma? write numbers with a decimal point, e.g. 1.5)"
+                raise DataError(f"{path}, line {line}: feature column {name!r} holds {what}; "
+                                f"features must be numbers{hint}")
+        x[:, j] = [float(row[j]) for row in cells]
     bad = ~np.isfinite(x)
     if bad.any():
         r, c = np.argwhere(bad)[0]
@@ -135,32 +254,113 @@ def _parse_features(path: Path, names: list[str], cells: list[list[str]], lines:
     return x
 
 
-def _parse_target(path: Path, name: str, values: list[str], lines: list[int], task: str | None):
-    for v, line in zip(values, lines):
-        if not v:
-            raise DataError(f"{path}, line {line}: the target column {name!r} is empty (missing label)")
-        if _is_float(v) and not math.isfinite(float(v)):
-            raise DataError(f"{path}, line {line}: the target column {name!r} holds {v!r} (NaN or infinite)")
-    numeric = all(_is_float(v) for v in values)
+def _parse_target(path: Path, name: str, values, lines: list[int] | None, task: str | None):
+    """(task, y, classes): float64 (N, 1) targets for regression, int64 class ids for classification."""
+    values = np.asarray(values, dtype=np.str_) if len(values) else np.zeros(0, dtype="<U1")
+
+    def line_of(i: int):
+        return lines[i] if lines is not None else "?"
+
+    empty = np.flatnonzero(values == "")
+    if len(empty):
+        raise DataError(f"{path}, line {line_of(empty[0])}: the target column {name!r} is empty (missing label)")
+    try:
+        f = values.astype(np.float64)
+        numeric = True
+    except (ValueError, OverflowError):
+        f, numeric = None, False
+    uniq, inverse = np.unique(values, return_inverse=True)
+    if not numeric:  # a mix of words and numbers: the numbers must still be finite
+        for u in uniq:
+            if _is_float(u) and not math.isfinite(float(u)):
+                i = int(np.flatnonzero(values == u)[0])
+                raise DataError(f"{path}, line {line_of(i)}: the target column {name!r} holds {u!r} (NaN or infinite)")
+    elif not np.isfinite(f).all():
+        i = int(np.flatnonzero(~np.isfinite(f))[0])
+        raise DataError(f"{path}, line {line_of(i)}: the target column {name!r} holds {values[i]!r} "
+                        f"(NaN or infinite)")
+    ints = numeric and all(_is_int(u) for u in uniq)
     if task is None:
-        task = "regression" if numeric and not all(_is_int(v) for v in values) else "classification"
+        task = "regression" if numeric and not ints else "classification"
     if task == "regression":
         if not numeric:
-            line, v = next((ln, v) for v, ln in zip(values, lines) if not _is_float(v))
-            raise DataError(f"{path}, line {line}: regression target {name!r} holds the non-numeric value {v!r}")
-        y = np.array([float(v) for v in values], dtype=np.float64)
-        if np.abs(y).max() > _F32_MAX:
+            i = next(i for i, v in enumerate(values) if not _is_float(v))
+            raise DataError(f"{path}, line {line_of(i)}: regression target {name!r} holds the non-numeric value "
+                            f"{values[i]!r}")
+        if np.abs(f).max(initial=0.0) > _F32_MAX:
             raise DataError(f"{path}: the target column {name!r} holds values beyond the float32 range")
-        return task, y.astype(np.float32).reshape(-1, 1), ()
-    if all(_is_int(v) for v in values):
-        keys = [int(v) for v in values]
+        return task, f.reshape(-1, 1), ()
+    if ints:
+        keys = [int(u) for u in uniq]
     elif numeric:
-        keys = [float(v) for v in values]
+        keys = [float(u) for u in uniq]
     else:
-        keys = values
+        keys = [str(u) for u in uniq]
     classes = tuple(sorted(set(keys)))
     index = {c: i for i, c in enumerate(classes)}
-    return task, np.array([index[k] for k in keys], dtype=np.int64), classes
+    ids = np.array([index[k] for k in keys], dtype=np.int64)
+    return task, ids[inverse.reshape(-1)], classes
+
+
+@dataclass
+class _Parsed:
+    """A CSV file parsed but not split: raw float64 features and the target."""
+
+    x: np.ndarray
+    y: np.ndarray
+    task: str
+    classes: tuple
+    names: list[str]
+    header_line: int
+
+
+def _read_table(path: Path, target: str, task: str | None) -> _Parsed:
+    """Parse a CSV file into raw float64 features (file order) and its target (see :func:`load_csv`)."""
+    table = _open_table(path)
+    header = table.header
+    if target not in header:
+        hint = ""
+        if len(header) == 1 and any(c in header[0] for c in ";\t|"):
+            hint = "; is the file separated by another character? chainrule reads ',', ';' or tab separators"
+        raise DataError(f"{path}: no target column {target!r}; the columns are: {', '.join(header)}{hint}")
+    t = header.index(target)
+    names = header[:t] + header[t + 1:]
+    if not names:
+        raise DataError(f"{path}: the only column is the target {target!r}; expected feature columns too")
+    feature_idx = [i for i in range(len(header)) if i != t]
+    fast = _fast_columns(table, feature_idx, t)
+    if fast is not None and len(fast[0]) >= 2:
+        x, values = fast
+        try:
+            task_, y, classes = _parse_target(path, target, values, None, task)
+            return _Parsed(x, y, task_, classes, names, table.header_line)
+        except DataError:
+            pass  # the careful path below names the line
+    rows, lines = _rows(table)
+    if len(rows) < 2:
+        raise DataError(f"{path}: too few rows to split into training and test sets: {len(rows)} data row(s) "
+                        f"after the header on line {table.header_line}, need at least 2")
+    x = _parse_features(path, names, [r[:t] + r[t + 1:] for r in rows], lines, table.delimiter)
+    task_, y, classes = _parse_target(path, target, [r[t] for r in rows], lines, task)
+    return _Parsed(x, y, task_, classes, names, table.header_line)
+
+
+def read_features(path, names: list[str]) -> np.ndarray:
+    """The columns ``names`` of a CSV file (any order, extra columns ignored) as raw float64 (N, D) features."""
+    path = Path(os.fspath(path)).expanduser()
+    table = _open_table(path)
+    missing = [n for n in names if n not in table.header]
+    if missing:
+        raise DataError(f"{path}: missing feature column(s) {', '.join(missing)}; the model needs the "
+                        f"columns {', '.join(names)}")
+    idx = [table.header.index(n) for n in names]
+    fast = _fast_columns(table, idx, None)
+    if fast is not None:
+        return fast[0]
+    rows, lines = _rows(table)
+    if not rows:
+        raise DataError(f"{path}: no data rows after the header")
+    return _parse_features(path, list(names), [[r[i] for i in idx] for r in rows], lines, table.delimiter)
 
 
 def load_csv(path: str | os.PathLike, target: str, test_fraction: float = 0.2, seed: int | None = 0,
@@ -207,20 +407,26 @@ def load_csv(path: str | os.PathLike, target: str, test_fraction: float = 0.2, s
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
         raise ArgumentError(f"load_csv: test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
     path = Path(os.fspath(path)).expanduser()
-    header, rows, lines, header_line = _read_rows(path)
-    if target not in header:
-        raise DataError(f"{path}: no target column {target!r}; the columns are: {', '.join(header)}")
-    t = header.index(target)
-    names = header[:t] + header[t + 1:]
-    if not names:
-        raise DataError(f"{path}: the only column is the target {target!r}; expected feature columns too")
-    if len(rows) < 2:
-        raise DataError(f"{path}: too few rows to split into training and test sets: {len(rows)} data row(s) "
-                        f"after the header on line {header_line}, need at least 2")
-    x = _parse_features(path, names, [r[:t] + r[t + 1:] for r in rows], lines)
-    task, y, classes = _parse_target(path, target, [r[t] for r in rows], lines, task)
-    train, test = split_indices(len(rows), test_fraction, seed, y if task == "classification" else None,
-                                where="load_csv")
+    d = _load_table(path, target, test_fraction, seed, task)
+    if d.task == "regression":
+        d = dataclasses.replace(d, y_train=d.y_train.astype(np.float32), y_test=d.y_test.astype(np.float32))
+    return d
+
+
+def _split(p: _Parsed, path: Path, test_fraction: float, seed) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) row indices of a parsed file, stratified by class for classification."""
+    n = len(p.x)
+    if n < 2:
+        raise DataError(f"{path}: too few rows to split into training and test sets: {n} data row(s) "
+                        f"after the header on line {p.header_line}, need at least 2")
+    return split_indices(n, test_fraction, seed, p.y if p.task == "classification" else None, where="load_csv")
+
+
+def _load_table(path: Path, target: str, test_fraction: float, seed, task: str | None) -> TabularData:
+    """:func:`load_csv` with float64 regression targets (the command line centres them in float64)."""
+    p = _read_table(path, target, task)
+    train, test = _split(p, path, test_fraction, seed)
+    x = p.x
     scaler = Standardizer()
     try:
         scaler.fit(x[train])
@@ -231,5 +437,5 @@ def load_csv(path: str | os.PathLike, target: str, test_fraction: float = 0.2, s
     for part in (x_train, x_test):
         if not (np.isfinite(part).all() and np.abs(part).max(initial=0.0) <= _F32_MAX):
             raise DataError(f"{path}: feature values too large to standardise in float32")
-    return TabularData(x_train.astype(np.float32), y[train], x_test.astype(np.float32), y[test], task, classes,
-                       tuple(names), target, scaler, str(path))
+    return TabularData(x_train.astype(np.float32), p.y[train], x_test.astype(np.float32), p.y[test], p.task,
+                       p.classes, tuple(p.names), target, scaler, str(path))

@@ -63,23 +63,48 @@ def _cast(a: np.ndarray, dtype) -> np.ndarray:
     return a
 
 
-def _batches(data, batch_size: int, shuffle: bool, rng, dtype):
-    """Yield (x, y) batches of one epoch: sliced (with one fancy index each) or taken from an iterable."""
+def _batches(data, batch_size: int, shuffle: bool, rng, dtype, drop_single: bool = False):
+    """Yield (x, y) batches of one epoch: sliced (with one fancy index each) or taken from an iterable.
+
+    ``drop_single``: leave out a last batch of one sample (see ``fit``).
+    """
     if isinstance(data, _Arrays):
         x, y = data.x, data.y
         n = len(x)
         order = rng.permutation(n) if shuffle else None
-        for i in range(0, n, batch_size):
+        stop = n - 1 if drop_single and n > 1 and n % batch_size == 1 else n
+        for i in range(0, stop, batch_size):
             if order is None:
                 yield x[i:i + batch_size], y[i:i + batch_size]
             else:
                 idx = order[i:i + batch_size]
                 yield x[idx], y[idx]
         return
-    for b in data:
+    batches = _skip_single_last(data) if drop_single else data
+    for b in batches:
         if not isinstance(b, (tuple, list)) or len(b) < 2:
             raise DataError(f"fit: a data loader must yield (x, y) batches, got a {type(b).__name__}")
         yield _cast(_array(b[0]), dtype), _cast(_array(b[1]), dtype)
+
+
+def _batchnorm_training(model) -> bool:
+    """Whether ``model`` holds a batch-norm layer in training mode (which cannot take a batch of 1 sample)."""
+    modules = getattr(model, "modules", None)
+    if modules is None:
+        return False
+    return any(getattr(m, "training", False) and any(c.__name__.startswith(("BatchNorm", "_BatchNorm"))
+                                                     for c in type(m).__mro__) for m in modules())
+
+
+def _skip_single_last(batches):
+    """The batches, less a final one of a single sample (a lone batch is kept, for batch norm's own error)."""
+    held, count = None, 0
+    for b in batches:
+        if held is not None:
+            yield held
+        held, count = b, count + 1
+    if held is not None and (count == 1 or len(held[0]) != 1):
+        yield held
 
 
 def _prepare(data, name: str, dtype):
@@ -245,6 +270,10 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
         The number of the last epoch (Keras' convention): ``fit(..., epochs=4, initial_epoch=2)`` trains
         epochs 3 and 4.
     batch_size : int
+        When the model holds batch norm (in training mode) and the last batch of an epoch would hold a
+        single sample, that batch is left out (PyTorch's ``drop_last``, only for this case): batch norm
+        cannot take a variance over one sample. The sample is not lost for good: shuffling puts another
+        one last in the next epoch.
     shuffle : bool
         Shuffle (x, y) arrays every epoch.
     scheduler : LRScheduler or ReduceLROnPlateau, optional
@@ -322,12 +351,14 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
             cb.on_epoch_begin(epoch)
         lr = float(optimizer.param_groups[0]["lr"])
         start = time.perf_counter()
-        bar = _progress_bar(progress, n_batches, f"epoch {epoch}/{epochs}")
+        model.train()
+        drop_single = _batchnorm_training(model)
+        short = drop_single and isinstance(train_data, _Arrays) and len(train_data.x) % batch_size == 1 < n_batches
+        bar = _progress_bar(progress, n_batches - short if n_batches else n_batches, f"epoch {epoch}/{epochs}")
         total, count, ys, outs = 0.0, 0, [], []
         shown = 0.0  # running, sample-weighted mean of the first metric, for the bar
-        model.train()
         try:
-            for step, (xb, yb) in enumerate(_batches(train_data, batch_size, shuffle, rng, dtype), 1):
+            for step, (xb, yb) in enumerate(_batches(train_data, batch_size, shuffle, rng, dtype, drop_single), 1):
                 global_step += 1
                 try:
                     out = model(Tensor(xb))
