@@ -323,3 +323,54 @@ def test_user_set_grad_of_the_wrong_shape():
     x.grad = np.zeros(3)
     with pytest.raises(ShapeError, match=r"\(3,\)"):
         (x * 2).sum().backward()
+
+
+# ------------------------------------------------------------------------------------ hand-written ops
+class _ForgetsGy(cr.autograd.function.Function):
+    """d(x^2)/dx written without the incoming gradient: right for .sum(), wrong for anything else."""
+
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, gy):
+        return 2 * self.x
+
+
+def test_gradcheck_catches_a_backward_that_ignores_gy():
+    x = np.random.default_rng(0).standard_normal((3, 3))
+    with pytest.raises(cr.GradcheckError, match="multiply by gy"):
+        cr.gradcheck(lambda v: _ForgetsGy.apply(v), x)
+    big = np.random.default_rng(0).standard_normal((60, 60))  # the random-directions mode too
+    with pytest.raises(cr.GradcheckError):
+        cr.gradcheck(lambda v: _ForgetsGy.apply(v), big)
+
+
+def test_gradcheck_names_a_tuple_output():
+    with pytest.raises(cr.GradcheckError, match="tuple"):
+        cr.gradcheck(lambda v: (v * 2, v), np.ones(3))
+
+
+class _SumRows(cr.autograd.function.Function):
+    def __init__(self, mistake):
+        self.mistake = mistake
+
+    def forward(self, a, b):
+        self.shape = a.shape
+        return a.sum(axis=1) + b.sum(axis=1)
+
+    def backward(self, gy):
+        if self.mistake == "shape":
+            return gy, gy
+        if self.mistake == "count":
+            return np.broadcast_to(gy[:, None], self.shape)
+        return [gy], [gy]
+
+
+@pytest.mark.parametrize("mistake,match", [("shape", "input 0 has shape"), ("count", "1 gradient"),
+                                           ("list", "list")])
+def test_a_broken_backward_contract_is_named(mistake, match):
+    a = cr.ones(3, 4, requires_grad=True)
+    b = cr.ones(3, 4, requires_grad=True)
+    with pytest.raises(AutogradError, match=match):
+        _SumRows.apply(a, b, mistake=mistake).sum().backward()

@@ -60,6 +60,14 @@ def _accumulate_leaf(t: Tensor, g: np.ndarray, owned: bool = False) -> None:
         t.grad += g
 
 
+def _as_gradient(fn, j: int, gx) -> np.ndarray:
+    """A gradient that an op returned as something other than an array: NumPy scalars are fine, the rest not."""
+    if isinstance(gx, (np.ndarray, np.generic)):  # an ndarray subclass or a NumPy scalar (a 0-d result)
+        return np.asarray(gx)
+    raise AutogradError(f"{type(fn).__name__}.backward returned a {type(gx).__name__} as the gradient for input {j}; "
+                        "return NumPy arrays (or None)")
+
+
 def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient.
 
@@ -123,15 +131,29 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         gxs = fn.backward(gy)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)
+        if len(gxs) != len(fn.inputs) and (any(fn.needs_input_grad[len(gxs):])
+                                            or any(g is not None for g in gxs[len(fn.inputs):])):
+            raise AutogradError(f"{type(fn).__name__}.backward returned {len(gxs)} gradient(s) for "
+                                f"{len(fn.inputs)} input(s), some of which need one: return one per input of forward "
+                                "(None where none is needed)")
         if anomaly:
             _function._check_finite(type(fn).__name__, "backward", gxs)
         fresh = fn.fresh_grads
-        for x, gx, need in zip(fn.inputs, gxs, fn.needs_input_grad):
+        for j, (x, gx, need) in enumerate(zip(fn.inputs, gxs, fn.needs_input_grad)):
             if not need or gx is None:
                 continue
             owned = fresh  # gx is a new array that only this loop holds
+            if type(gx) is not np.ndarray:
+                gx = _as_gradient(fn, j, gx)
+                owned = False
             if gx.shape != x.data.shape:
-                gx = unbroadcast(gx, x.data.shape)
+                try:
+                    gx = unbroadcast(gx, x.data.shape)
+                except ValueError:
+                    raise AutogradError(
+                        f"{type(fn).__name__}.backward: the gradient for input {j} has shape {gx.shape}, which does "
+                        f"not fit the input's shape {x.data.shape} (it must be that shape, or broadcast to it)"
+                    ) from None
                 owned = True  # a sum (new) or a reshaped view (which _accumulate_leaf copies)
             if gx.dtype != x.data.dtype:
                 gx = gx.astype(x.data.dtype)

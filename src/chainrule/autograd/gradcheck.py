@@ -7,6 +7,11 @@ For f(x) = fn(*inputs).sum(), the central difference
 has error O(eps^2), so in float64 with eps = 1e-6 it agrees with a correct analytic gradient to about
 1e-8. Small inputs are checked element by element (the full gradient); large inputs along a few random
 unit directions v, comparing (f(x + eps v) - f(x - eps v)) / (2 eps) with <grad f, v>.
+
+The plain sum sends a gradient of ones into ``fn``'s output, and a backward that forgets to multiply by
+its incoming gradient ``gy`` (the commonest slip in a hand-written derivative) would pass. So every input
+is checked twice: for the sum, and for the weighted sum g(x) = sum_k r_k fn(x)_k with fixed random
+weights r, whose incoming gradient is r. Both come from the same evaluations of ``fn``.
 """
 
 from __future__ import annotations
@@ -61,10 +66,21 @@ class GradcheckReport:
         return "\n".join(lines)
 
 
-def _scalar(fn, args) -> float:
+def _scalars(fn, args, weights) -> tuple[float, float]:
+    """fn(*args).sum() and the weighted sum (fn(*args) * weights).sum(), in float64, without a graph."""
     with no_grad():
         out = fn(*args)
-    return float(np.sum(out.data if isinstance(out, Tensor) else out, dtype=np.float64))
+    y = np.asarray(out.data if isinstance(out, Tensor) else out, dtype=np.float64)
+    return float(np.sum(y)), float(np.sum(y * weights))
+
+
+def _analytic(fn, args, check, weights) -> list:
+    """The gradients of fn(*args).sum() (weights None) or of the weighted sum, for the inputs in ``check``."""
+    for i in check:
+        args[i].grad = None
+    out = fn(*args)
+    (out.sum() if weights is None else (out * weights).sum()).backward()
+    return [args[i].grad if args[i].grad is not None else np.zeros_like(args[i].data) for i in check]
 
 
 def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-4, seed: int = 0):
@@ -105,60 +121,66 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
         raise GradcheckError("gradcheck: no floating-point input to check")
 
     out = fn(*args)
+    if isinstance(out, (tuple, list)):
+        raise GradcheckError(f"gradcheck: fn returned a {type(out).__name__}; return one Tensor (e.g. out[0])")
     if not isinstance(out, Tensor) or not out.requires_grad:
         raise GradcheckError("gradcheck: fn must return a Tensor that depends on the checked inputs")
-    out.sum().backward()
-
     rng = np.random.default_rng(seed)
+    weights = rng.uniform(-1.5, 1.5, out.shape)  # r: the incoming gradient of the weighted check
+    plain = _analytic(fn, args, check, None)
+    weighted = _analytic(fn, args, check, weights)
+
     report = GradcheckReport()
-    for i in check:
+    for i, a_plain, a_weighted in zip(check, plain, weighted):
         x = args[i]
-        analytic = x.grad if x.grad is not None else np.zeros_like(x.data)
         base = x.data.copy()
         if x.data.size <= FULL_JACOBIAN_MAX:
             mode = "full"
-            numeric = np.empty_like(base)
-            flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
+            numeric = np.empty((2, base.size))
+            flat = x.data.reshape(-1)  # a view (x is C-ordered): perturbing it perturbs x
             for k in range(flat.size):
                 v = flat[k]
                 flat[k] = v + eps
-                fp = _scalar(fn, args)
+                fp = _scalars(fn, args, weights)
                 flat[k] = v - eps
-                fm = _scalar(fn, args)
+                fm = _scalars(fn, args, weights)
                 flat[k] = v
-                numeric.reshape(-1)[k] = (fp - fm) / (2 * eps)
-            a, n = analytic.reshape(-1), numeric.reshape(-1)
+                numeric[:, k] = np.subtract(fp, fm) / (2 * eps)
+            analytic = np.stack([a_plain.reshape(-1), a_weighted.reshape(-1)])
         else:
             mode = "directions"
-            a = np.empty(N_DIRECTIONS)
-            n = np.empty(N_DIRECTIONS)
+            analytic, numeric = np.empty((2, N_DIRECTIONS)), np.empty((2, N_DIRECTIONS))
             for k in range(N_DIRECTIONS):
                 v = rng.standard_normal(base.shape)
                 v /= np.linalg.norm(v)
                 x.data[...] = base + eps * v
-                fp = _scalar(fn, args)
+                fp = _scalars(fn, args, weights)
                 x.data[...] = base - eps * v
-                fm = _scalar(fn, args)
+                fm = _scalars(fn, args, weights)
                 x.data[...] = base
-                n[k] = (fp - fm) / (2 * eps)
-                a[k] = float(np.sum(analytic * v))
-        if a.size == 0:  # an empty input: nothing to compare
+                numeric[:, k] = np.subtract(fp, fm) / (2 * eps)
+                analytic[:, k] = float(np.sum(a_plain * v)), float(np.sum(a_weighted * v))
+        if base.size == 0:  # an empty input: nothing to compare
             report.inputs.append(InputReport(i, base.shape, mode, 0.0, 0.0, None, 0.0, 0.0))
             continue
-        err = np.abs(a - n)
-        rel = err / np.maximum(np.maximum(np.abs(a), np.abs(n)), 1e-12)
-        bad = err > atol + rtol * np.abs(n)
-        k = int(np.argmax(np.where(bad, err, -1.0))) if bad.any() else int(np.argmax(err))
+        err = np.abs(analytic - numeric)
+        rel = err / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-12)
+        bad = err > atol + rtol * np.abs(numeric)
+        # the worst failing element, the plain sum's first; else the worst element of both checks
+        c, k = np.unravel_index(int(np.argmax(np.where(bad, err, -1.0) if bad.any() else err)), err.shape)
         where = np.unravel_index(k, base.shape) if mode == "full" and base.ndim else k
-        where = tuple(int(j) for j in where) if isinstance(where, tuple) else where
-        row = InputReport(i, base.shape, mode, float(err.max(initial=0)), float(rel.max(initial=0)), where,
-                          float(a[k]) if a.size else 0.0, float(n[k]) if n.size else 0.0)
+        where = tuple(int(j) for j in where) if isinstance(where, tuple) else int(where)
+        row = InputReport(i, base.shape, mode, float(err.max()), float(rel.max()), where,
+                          float(analytic[c, k]), float(numeric[c, k]))
         if bad.any():
             what = f"element {where}" if mode == "full" else f"random direction {where}"
+            hint = ("" if bad[0].any() else
+                    " (with random weights on fn's outputs; the plain sum agrees: does backward multiply by gy?)")
             raise GradcheckError(
-                f"gradcheck: input {i} (shape {base.shape}) disagrees at {what}: analytic {row.analytic:.6g}, "
-                f"numeric {row.numeric:.6g} (abs error {err[k]:.3g}, atol {atol}, rtol {rtol}); "
-                f"{int(bad.sum())} of {bad.size} {'elements' if mode == 'full' else 'directions'} fail"
+                f"gradcheck: input {i} (shape {base.shape}) disagrees at {what}{hint}: analytic "
+                f"{row.analytic:.6g}, numeric {row.numeric:.6g} (abs error {err[c, k]:.3g}, atol {atol}, "
+                f"rtol {rtol}); {int(bad[c].sum())} of {bad.shape[1]} {'elements' if mode == 'full' else 'directions'}"
+                " fail"
             )
         report.inputs.append(row)
     return report
