@@ -19,6 +19,10 @@ def main() -> None:
     ap.add_argument("--csv", help="a CSV file with a header row")
     ap.add_argument("--target", help="its label column (two classes)")
     args = ap.parse_args()
+    if args.csv and not args.target:
+        ap.error("--csv needs --target COLUMN: the name of the label column (two classes)")
+    if args.target and not args.csv:
+        ap.error("--target names a column of the --csv file; give --csv FILE too")
     cr.manual_seed(0)
     if args.csv:
         d = data.load_csv(args.csv, args.target)

@@ -1,9 +1,10 @@
 """Why initialisation matters: zeros never break the symmetry; the scale of random weights decides the signal.
 
-A 5-layer tanh network on the digits, initialised four ways. For each: the std of every layer's
-activations at the start, whether the hidden units of the first layer differ after training, and the
-accuracy reached. With zeros every unit of a layer computes the same thing and gets the same gradient,
-so they stay identical forever (here the gradient of every hidden weight is even exactly zero).
+A 5-layer tanh network on the digits, initialised five ways (zeros, N(0, 0.01^2), N(0, 1), Xavier, He).
+For each: the std of every layer's activations at the start, whether the hidden units of the first layer
+differ after training, and the accuracy reached. With zeros every unit of a layer computes the same thing
+and gets the same gradient, so they stay identical forever (here the gradient of every hidden weight is
+even exactly zero).
 
 Run:  python examples/07_initialization.py
 """

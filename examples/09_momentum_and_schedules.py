@@ -1,9 +1,10 @@
 """Momentum and the two learning-rate decay schedules of the notes.
 
 Momentum keeps a running velocity v <- mu v + g and steps w <- w - lr v, so consistent gradient directions
-build up speed while oscillating ones cancel. The schedules lower the learning rate over N epochs:
+build up speed while oscillating ones cancel. The schedules lower the learning rate over N steps:
     linear:       a_t = a_0 - (a_0 - a_N) t / N
     exponential:  a_t = a_0 ((a_N / a_0)^(1/N))^t
+Stepped once per epoch, epoch k trains at t = k - 1: for the last of E epochs to train at a_N, N = E - 1.
 
 Run:  python examples/09_momentum_and_schedules.py
 """
@@ -36,16 +37,19 @@ def main() -> None:
         h, acc = run(x_tr, y_tr, x_te, y_te, make)
         print(f"  {name:<27} {np.round(h['loss'], 3)}  test accuracy {acc:.3f}")
 
-    print("\nlearning rate per epoch, from 0.1 down to 0.001 over N = 8 epochs, and what it gives (momentum 0.9):")
-    for name, make_sched in [("linear decay", lambda o: lr_scheduler.LinearDecay(o, lr_end=0.001, total_steps=8)),
+    epochs = 8
+    n = epochs - 1  # one step after each epoch but the last: epoch 8 trains at t = 7 = N, at lr_end
+    print(f"\nlearning rate per epoch, from 0.1 at epoch 1 down to 0.001 at epoch {epochs} (N = {n} steps), "
+          "and what it gives (momentum 0.9):")
+    for name, make_sched in [("linear decay", lambda o: lr_scheduler.LinearDecay(o, lr_end=0.001, total_steps=n)),
                              ("exponential decay",
-                              lambda o: lr_scheduler.ExponentialDecay(o, lr_end=0.001, total_steps=8))]:
-        h, acc = run(x_tr, y_tr, x_te, y_te, lambda p: optim.SGD(p, lr=0.1, momentum=0.9), make_sched)
+                              lambda o: lr_scheduler.ExponentialDecay(o, lr_end=0.001, total_steps=n))]:
+        h, acc = run(x_tr, y_tr, x_te, y_te, lambda p: optim.SGD(p, lr=0.1, momentum=0.9), make_sched, epochs)
         print(f"  {name:<18} lr {np.round(h['lr'], 4)}")
         print(f"  {'':<18} loss {np.round(h['loss'], 3)}  test accuracy {acc:.3f}")
-    a0, aN, N = 0.1, 0.001, 8
-    print(f"\nby the formulas at t = 4: linear {a0 - (a0 - aN) * 4 / N:.4f}, "
-          f"exponential {a0 * ((aN / a0) ** (1 / N)) ** 4:.4f}")
+    a0, aN = 0.1, 0.001
+    print(f"\nby the formulas at t = 4 (epoch 5): linear {a0 - (a0 - aN) * 4 / n:.4f}, "
+          f"exponential {a0 * ((aN / a0) ** (1 / n)) ** 4:.4f}")
 
 
 if __name__ == "__main__":

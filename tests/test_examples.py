@@ -27,7 +27,7 @@ EXPECT = {
     "10_batch_norm.py": "batch norm on",
     "11_cnn_mnist.py": "test accuracy",
     "12_lstm_mnist.py": "test accuracy",
-    "13_autoencoder_pretraining.py": "after pre-training",
+    "13_autoencoder_pretraining.py": "pre-training better in",
 }
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))  # _*.py: shared helpers
 
@@ -55,3 +55,13 @@ def test_mnist_examples_skip_politely_without_data(name):
     env = {k: v for k, v in os.environ.items() if k != "CHAINRULE_DATA_DIR"}
     p = subprocess.run([sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode == 0 and p.stdout.startswith("skipped:")
+
+
+def test_logistic_regression_csv_without_target_is_a_usage_error(tmp_path):
+    csv = tmp_path / "two.csv"
+    csv.write_text("a,b,label\n0.1,0.2,no\n0.3,0.1,yes\n")
+    p = subprocess.run([sys.executable, str(EXAMPLES / "04_logistic_regression.py"), "--csv", str(csv)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines()[-1].endswith("error: --csv needs --target COLUMN: the name of the label "
+                                                      "column (two classes)")

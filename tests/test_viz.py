@@ -115,3 +115,37 @@ def test_missing_matplotlib_is_a_clear_error(monkeypatch, tmp_path):
         viz.plot_activations(tmp_path / "a.png")
     assert isinstance(e.value, ImportError) and isinstance(e.value, ChainruleError)
     assert not (tmp_path / "a.png").exists()
+
+
+def test_curves_skip_text_fields_and_refuse_mixed_ones(tmp_path):
+    """Non-numeric history fields (QA finding 11): text-only keys are left out, mixed ones are a DataError."""
+    records = [{"epoch": i, "loss": 1 / i, "note": "warm-up" if i == 1 else "x", "val_f1": 0.5 + i / 10, "lr": 0.1}
+               for i in (1, 2, 3)]
+    fig = viz.plot_curves(records, tmp_path / "a.png")
+    assert [a.get_title() for a in fig.axes] == ["loss", "f1", "learning rate"]
+    assert _is_png(tmp_path / "a.png")
+    records[1]["loss"] = "oops"
+    with pytest.raises(cr.DataError, match=r"'loss'.*'oops'.*record 2 of 3"):
+        viz.plot_curves(records, tmp_path / "b.png")
+    with pytest.raises(cr.DataError, match="no numeric quantity"):
+        viz.plot_curves([{"epoch": 1, "note": "x"}], tmp_path / "c.png")
+    assert not (tmp_path / "b.png").exists() and not (tmp_path / "c.png").exists()
+
+
+def test_decision_boundary_checks_its_points(tmp_path):
+    """Mismatched x and y (QA finding 11) name both shapes; y must be class labels."""
+    x, y = data.make_moons(60, noise=0.1, seed=0)
+    model = nn.models.shallow_net(2, 4, 1, generator=np.random.default_rng(0))  # one logit per point
+    with pytest.raises(cr.ShapeError, match=r"x has 60 points \(shape \(60, 2\)\) but y has shape \(10,\)"):
+        viz.plot_decision_boundary(model, x, y[:10], tmp_path / "a.png")
+    with pytest.raises(cr.ShapeError, match="one class label per point"):
+        viz.plot_decision_boundary(model, x, np.zeros((60, 2)), tmp_path / "a.png")
+    with pytest.raises(cr.DataError, match="whole numbers"):
+        viz.plot_decision_boundary(model, x, y + 0.5, tmp_path / "a.png")
+    with pytest.raises(cr.DataError, match="numbers"):
+        viz.plot_decision_boundary(model, x, np.array(["a"] * 60), tmp_path / "a.png")
+    assert not (tmp_path / "a.png").exists()
+    fig = viz.plot_decision_boundary(model, x.tolist(), y.astype(np.float32).reshape(-1, 1), tmp_path / "b.png",
+                                     resolution=40)
+    acc = np.mean((train.predict(model, x) > 0).reshape(-1) == y)  # one logit: class 1 where it is > 0
+    assert fig.axes[0].get_title() == f"decision boundary (accuracy {acc:.3f})" and _is_png(tmp_path / "b.png")

@@ -2,7 +2,9 @@
 
 A callback subclasses :class:`Callback` and overrides the hooks it needs. Before training, ``fit`` sets
 ``model``, ``optimizer``, ``scheduler``, ``history`` and ``params`` (``epochs``, ``initial_epoch``, ``seed``,
-``batch_size``) on it. Setting ``self.stop_training = True`` in a hook ends training after the epoch.
+``batch_size``, ``do_validation``) on it. ``on_train_end`` runs after the last epoch, after an early stop,
+and also when fit stops on a NaN or inf (before the NonFiniteError reaches the caller). Setting
+``self.stop_training = True`` in a hook ends training after the epoch.
 """
 
 from __future__ import annotations
@@ -85,8 +87,10 @@ class _Best:
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
 
-    With ``restore_best_weights`` the model gets back, when training ends, the weights of its best epoch.
-    After training: ``best`` (value), ``best_epoch`` and ``stopped_epoch`` (None when it did not stop).
+    With ``restore_best_weights`` the model gets back, when training ends, the weights of its best epoch
+    (also when fit stops on a NaN or inf loss). After training: ``best`` (value), ``best_epoch``,
+    ``stopped_epoch`` (None when it did not stop) and ``restored_epoch`` (None when nothing was restored).
+    A validation ``monitor`` ('val_...') needs ``val_data`` in fit: without it fit fails before training.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
@@ -98,8 +102,12 @@ class EarlyStopping(Callback):
         self.restore_best_weights = restore_best_weights
 
     def on_train_begin(self, logs=None) -> None:
+        if self.monitor.startswith("val_") and self.params.get("do_validation") is False:
+            raise ArgumentError(f"EarlyStopping: monitor '{self.monitor}' needs validation data; pass val_data to "
+                                f"fit, or monitor a training quantity such as '{self.monitor[4:]}'")
         self._best = _Best(self.mode, self.min_delta)
         self.best, self.best_epoch, self.stopped_epoch = self._best.value, None, None
+        self.restored_epoch = None
         self.wait = 0
         self._weights = None
 
@@ -119,6 +127,7 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs=None) -> None:
         if self.restore_best_weights and self._weights is not None:
             self.model.load_state_dict(self._weights)
+            self.restored_epoch = self.best_epoch
 
 
 def _check_finite_weights(model, where: str) -> None:

@@ -10,6 +10,9 @@ under ``no_grad``, metrics, a learning-rate schedule, callbacks (early stopping,
 progress bar, a stop with a clear error when the loss turns NaN or inf, and exact resumption: each
 epoch's shuffling and dropout are seeded from ``(seed, epoch)``, so training 2 epochs, saving, loading
 and training 2 more gives the same weights, bit for bit, as 4 epochs straight.
+
+How the data is read is in :mod:`chainrule.train._data`; the argument checks and the default metrics
+(accuracy for classification losses, mse for regression) in :mod:`chainrule.train._args`.
 """
 
 from __future__ import annotations
@@ -24,118 +27,10 @@ from .. import backend
 from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor
 from ..errors import ArgumentError, ArgumentTypeError, DataError, NonFiniteError, ShapeError
-from .callbacks import Callback
+from . import _args as A
+from . import _data as D
+from .callbacks import EarlyStopping
 from .history import History
-from .metrics import get_metric
-
-
-# ------------------------------------------------------------------------------------------ data
-def _array(a) -> np.ndarray:
-    return a.data if isinstance(a, Tensor) else np.asarray(a)
-
-
-def _is_xy(data) -> bool:
-    return (isinstance(data, (tuple, list)) and len(data) == 2
-            and all(isinstance(a, (np.ndarray, Tensor)) for a in data))
-
-
-class _Arrays:
-    """Training data given as whole arrays: batches are cut from them."""
-
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.x, self.y = x, y
-
-
-def _xy(data, name: str, dtype) -> _Arrays:
-    x, y = _array(data[0]), _array(data[1])
-    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
-        raise ShapeError(f"fit: {name} = (x, y) needs arrays with the same number of samples, "
-                         f"got x of shape {x.shape} and y of shape {y.shape}")
-    if len(x) == 0:
-        raise DataError(f"fit: {name} has no samples")
-    return _Arrays(_cast(x, dtype), _cast(y, dtype))
-
-
-def _cast(a: np.ndarray, dtype) -> np.ndarray:
-    """Floating data takes the model's dtype, so float64 NumPy data does not upcast a float32 network."""
-    if dtype is not None and a.dtype.kind == "f" and a.dtype != dtype:
-        return a.astype(dtype)
-    return a
-
-
-def _batches(data, batch_size: int, shuffle: bool, rng, dtype, drop_single: bool = False):
-    """Yield (x, y) batches of one epoch: sliced (with one fancy index each) or taken from an iterable.
-
-    ``drop_single``: leave out a last batch of one sample (see ``fit``).
-    """
-    if isinstance(data, _Arrays):
-        x, y = data.x, data.y
-        n = len(x)
-        order = rng.permutation(n) if shuffle else None
-        stop = n - 1 if drop_single and n > 1 and n % batch_size == 1 else n
-        for i in range(0, stop, batch_size):
-            if order is None:
-                yield x[i:i + batch_size], y[i:i + batch_size]
-            else:
-                idx = order[i:i + batch_size]
-                yield x[idx], y[idx]
-        return
-    batches = _skip_single_last(data) if drop_single else data
-    for b in batches:
-        if not isinstance(b, (tuple, list)) or len(b) < 2:
-            raise DataError(f"fit: a data loader must yield (x, y) batches, got a {type(b).__name__}")
-        yield _cast(_array(b[0]), dtype), _cast(_array(b[1]), dtype)
-
-
-def _batchnorm_training(model) -> bool:
-    """Whether ``model`` holds a batch-norm layer in training mode (which cannot take a batch of 1 sample)."""
-    modules = getattr(model, "modules", None)
-    if modules is None:
-        return False
-    return any(getattr(m, "training", False) and any(c.__name__.startswith(("BatchNorm", "_BatchNorm"))
-                                                     for c in type(m).__mro__) for m in modules())
-
-
-def _skip_single_last(batches):
-    """The batches, less a final one of a single sample (a lone batch is kept, for batch norm's own error)."""
-    held, count = None, 0
-    for b in batches:
-        if held is not None:
-            yield held
-        held, count = b, count + 1
-    if held is not None and (count == 1 or len(held[0]) != 1):
-        yield held
-
-
-def _prepare(data, name: str, dtype):
-    if isinstance(data, _Arrays):
-        return data
-    if _is_xy(data):
-        return _xy(data, name, dtype)
-    if isinstance(data, (np.ndarray, Tensor)) or not hasattr(data, "__iter__"):
-        raise ArgumentTypeError(f"fit: {name} must be an (x, y) pair of arrays or an iterable of (x, y) batches "
-                                f"(a DataLoader), got {type(data).__name__}")
-    return data
-
-
-def _n_batches(data, batch_size: int) -> int | None:
-    if isinstance(data, _Arrays):
-        return math.ceil(len(data.x) / batch_size)
-    try:
-        return len(data)
-    except TypeError:
-        return None
-
-
-def _model_dtype(model):
-    for p in model.parameters():
-        if p.dtype.kind == "f":
-            return p.dtype
-    return None
-
-
-def _seed_for(seed: int, epoch: int, stream: int) -> int:
-    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1, np.uint64)[0])
 
 
 # ------------------------------------------------------------------------------------------ steps
@@ -170,7 +65,15 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def evaluate(model, loss_fn, data, *, metrics=("accuracy",), batch_size: int = 256) -> dict:
+def _nonfinite_parameter(model) -> str | None:
+    """The name of the first parameter holding NaN or inf, or None."""
+    for name, p in model.named_parameters():
+        if not np.isfinite(p.data).all():
+            return name
+    return None
+
+
+def evaluate(model, loss_fn, data, *, metrics=None, batch_size: int = 256) -> dict:
     """Loss and metrics of ``model`` on ``data``, in eval mode and without recording a graph.
 
     Parameters
@@ -179,8 +82,9 @@ def evaluate(model, loss_fn, data, *, metrics=("accuracy",), batch_size: int = 2
     loss_fn : callable or None
         ``loss_fn(output, target) -> scalar Tensor``; None to compute metrics only.
     data : (x, y) pair of arrays, or an iterable of (x, y) batches
-    metrics : sequence
-        Names from :data:`chainrule.train.metrics.METRICS`, functions ``fn(y_true, y_pred)`` or pairs.
+    metrics : None, str or sequence
+        Names from :data:`chainrule.train.metrics.METRICS`, functions ``fn(y_true, y_pred)`` or pairs;
+        None picks them as ``fit`` does (accuracy for classification, mse for regression).
     batch_size : int
         Batch size when ``data`` is an (x, y) pair.
 
@@ -189,24 +93,27 @@ def evaluate(model, loss_fn, data, *, metrics=("accuracy",), batch_size: int = 2
     dict
         ``{'loss': ..., <metric>: ...}`` (the loss is the sample-weighted mean of the batch losses).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ArgumentError(f"evaluate: batch_size must be a positive integer, got {batch_size!r}")
-    metric_fns = [get_metric(m) for m in metrics]
-    dtype = _model_dtype(model)
-    data = _prepare(data, "data", dtype)
+    A.check_model(model, "evaluate")
+    A.check_loss(loss_fn, "evaluate", optional=True)
+    batch_size = A.check_int("evaluate", "batch_size", batch_size, 1)
+    metric_fns = A.resolve_metrics(metrics, loss_fn, "evaluate")
+    dtype = D.model_dtype(model)
+    data = D.prepare(data, "data", dtype, "evaluate")
     was_training = getattr(model, "training", False)
     model.eval()
     total, count, ys, outs = 0.0, 0, [], []
     try:
         with no_grad():
-            for xb, yb in _batches(data, int(batch_size), False, None, dtype):
+            for xb, yb in D.batches(data, batch_size, False, None, dtype, where="evaluate"):
+                if metric_fns is None:
+                    metric_fns = A.resolve_metrics(A.default_metrics(loss_fn, yb), loss_fn, "evaluate")
                 out = model(Tensor(xb))
                 if loss_fn is not None:
                     total += _loss_value(loss_fn(out, Tensor(yb)), "evaluate") * len(xb)
                 count += len(xb)
                 if metric_fns:
                     ys.append(yb)
-                    outs.append(_array(out))
+                    outs.append(D.array(out))
     finally:
         model.train(was_training)
     if count == 0:
@@ -217,25 +124,26 @@ def evaluate(model, loss_fn, data, *, metrics=("accuracy",), batch_size: int = 2
 
 
 def predict(model, x, batch_size: int = 256) -> np.ndarray:
-    """The model's outputs for ``x`` (an array, or an iterable of batches), in eval mode, as one array.
+    """The model's outputs for ``x``, in eval mode, as one array.
+
+    ``x`` is an array or tensor of shape (N, ...), a list of rows (``np.asarray``, float), or an
+    iterable of batches (arrays, or (x, y) tuples whose x is used), such as a DataLoader.
 
     >>> import chainrule as cr, numpy as np
     >>> predict(cr.nn.Linear(3, 2), np.ones((5, 3), np.float32)).shape
     (5, 2)
+    >>> predict(cr.nn.Linear(3, 2), [[1, 2, 3], [4, 5, 6]]).shape
+    (2, 2)
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ArgumentError(f"predict: batch_size must be a positive integer, got {batch_size!r}")
-    dtype = _model_dtype(model)
-    if isinstance(x, (np.ndarray, Tensor)):
-        x = _cast(_array(x), dtype)
-        batches = (x[i:i + batch_size] for i in range(0, len(x), batch_size))
-    else:
-        batches = (_cast(_array(b[0] if isinstance(b, (tuple, list)) else b), dtype) for b in x)
+    A.check_model(model, "predict")
+    batch_size = A.check_int("predict", "batch_size", batch_size, 1)
+    dtype = D.model_dtype(model)
+    batches = D.predict_batches(x, batch_size, dtype)
     was_training = getattr(model, "training", False)
     model.eval()
     try:
         with no_grad():
-            outs = [_array(model(Tensor(b))) for b in batches]
+            outs = [D.array(model(Tensor(b))) for b in batches]
     finally:
         model.train(was_training)
     if not outs:
@@ -244,14 +152,75 @@ def predict(model, x, batch_size: int = 256) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ fit
-def _check_int(name: str, v, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-        raise ArgumentError(f"fit: {name} must be an integer >= {low}, got {v!r}")
-    return int(v)
+def _non_finite_loss(model, value: float, epoch: int, step: int, global_step: int) -> NonFiniteError:
+    where = f"fit: the training loss is {value} at epoch {epoch}, step {step} (global step {global_step})"
+    bad = _nonfinite_parameter(model)
+    if bad is None:
+        return NonFiniteError(f"{where}; training stopped before this step changed any weight")
+    return NonFiniteError(f"{where}; the weights already hold NaN or inf (parameter '{bad}'): an earlier step's "
+                          "gradient was not finite although its loss was")
+
+
+def _train_epoch(model, loss_fn, optimizer, data, epoch: int, global_step: int, ctx: dict):
+    """One epoch of training steps; returns (loss, number of samples, targets, outputs, global step)."""
+    dtype, metric_fns, bar = ctx["dtype"], ctx["metric_fns"], ctx["bar"]
+    total, count, ys, outs = 0.0, 0, [], []
+    shown = 0.0  # running, sample-weighted mean of the first metric, for the bar
+    for step, (xb, yb) in enumerate(D.batches(data, ctx["batch_size"], ctx["shuffle"], ctx["rng"], dtype,
+                                              ctx["drop_single"]), 1):
+        global_step += 1
+        if metric_fns is None:
+            metric_fns = ctx["metric_fns"] = A.resolve_metrics(A.default_metrics(loss_fn, yb), loss_fn, "fit")
+        if global_step == 1:
+            A.check_targets(metric_fns, yb, "fit")
+        try:
+            out = model(Tensor(xb))
+            loss = loss_fn(out, Tensor(yb))
+            value = _loss_value(loss, "fit")
+            if not math.isfinite(value):
+                raise _non_finite_loss(model, value, epoch, step, global_step)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        except FloatingPointError as e:
+            if isinstance(e, NonFiniteError):
+                raise
+            raise NonFiniteError(f"fit: a NaN or inf arose at epoch {epoch}, step {step} (global step "
+                                 f"{global_step}): {e}") from e
+        if ctx["scheduler"] is not None and ctx["scheduler_interval"] == "step":
+            ctx["scheduler"].step()
+        total += value * len(xb)
+        count += len(xb)
+        if metric_fns:
+            ys.append(yb)
+            outs.append(D.array(out))
+        if bar is not None:
+            post = {"loss": f"{total / count:.4f}"}
+            if metric_fns:
+                name, fn = metric_fns[0]
+                shown += float(fn(yb, outs[-1])) * len(xb)
+                post[name] = f"{shown / count:.4f}"
+            bar.set_postfix(post, refresh=False)
+            bar.update(1)
+        for cb in ctx["callbacks"]:
+            cb.on_batch_end(global_step, {"epoch": epoch, "step": step, "loss": value})
+    return total, count, ys, outs, global_step
+
+
+def _end_after_non_finite(error: NonFiniteError, callbacks, history: History) -> None:
+    """Give callbacks their on_train_end, attach the History, and say in the message what was restored."""
+    error.history = history
+    for cb in callbacks:
+        cb.on_train_end()
+    restored = [cb.restored_epoch for cb in callbacks
+                if isinstance(cb, EarlyStopping) and getattr(cb, "restored_epoch", None)]
+    if restored:
+        error.args = (f"{error.args[0]}; EarlyStopping(restore_best_weights=True) has put back the weights of "
+                      f"epoch {restored[-1]}",) + error.args[1:]
 
 
 def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1, batch_size: int = 32,
-        shuffle: bool = True, scheduler=None, scheduler_interval: str = "epoch", metrics=("accuracy",),
+        shuffle: bool = True, scheduler=None, scheduler_interval: str = "epoch", metrics=None,
         callbacks=(), progress: bool | None = None, seed: int | None = None, verbose: bool = True,
         initial_epoch: int = 0, history: History | None = None) -> History:
     """Train ``model`` on ``train_data`` for epochs ``initial_epoch + 1 .. epochs``; return the History.
@@ -260,11 +229,15 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     ----------
     model : nn.Module
     loss_fn : callable
-        ``loss_fn(output, target) -> scalar Tensor`` (e.g. ``nn.CrossEntropyLoss()``, ``F.mse_loss``).
+        ``loss_fn(output, target) -> scalar Tensor``: an instance such as ``nn.CrossEntropyLoss()``, or a
+        function such as ``F.mse_loss``.
     optimizer : optim.Optimizer
-    train_data, val_data : (x, y) pair of arrays, or an iterable of (x, y) batches (a DataLoader)
-        Arrays: x of shape (N, ...), y of shape (N, ...); batches are cut with a seeded permutation.
-        An iterable is used as it is (``batch_size`` and ``shuffle`` do not apply); if it has
+        An instance, e.g. ``optim.SGD(model.parameters(), lr=0.1)``.
+    train_data, val_data : (x, y) arrays, or an iterable of (x, y) batches (a DataLoader)
+        Arrays: x of shape (N, ...), y of shape (N, ...): NumPy arrays, tensors or lists (a list x
+        becomes the model's float dtype; integer labels stay integers); batches are cut with a seeded
+        permutation. A tuple or list whose elements are (x, y) batches, a DataLoader or any other
+        iterable is used as it is (``batch_size`` and ``shuffle`` do not apply); if it has
         ``set_epoch(epoch)`` that is called before each epoch. Floating data is cast to the model's dtype.
     epochs : int
         The number of the last epoch (Keras' convention): ``fit(..., epochs=4, initial_epoch=2)`` trains
@@ -277,17 +250,26 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     shuffle : bool
         Shuffle (x, y) arrays every epoch.
     scheduler : LRScheduler or ReduceLROnPlateau, optional
-        Stepped after every epoch (``scheduler_interval='epoch'``) or every batch (``'step'``).
-        ReduceLROnPlateau is stepped per epoch with 'val_loss' (or 'loss' without validation data).
-    metrics : sequence
+        Built on ``optimizer``; stepped after every epoch (``scheduler_interval='epoch'``) or every batch
+        (``'step'``). ReduceLROnPlateau is stepped per epoch with 'val_loss' (or 'loss' without validation
+        data). With per-epoch steps, epoch k trains at the schedule's t = k - 1: a decay that should
+        reach ``lr_end`` in the last of E epochs needs ``total_steps=E - 1``.
+    metrics : None, str or sequence
         Names (``'accuracy'``, ``'f1'``, ``'mse'``, ...; see ``train.metrics.METRICS``), functions
-        ``fn(y_true, y_pred) -> float`` or ``(name, fn)`` pairs; computed on each epoch's outputs.
-    callbacks : sequence of Callback
+        ``fn(y_true, y_pred) -> float`` or ``(name, fn)`` pairs; computed on each epoch's outputs. None
+        (the default) reports ``accuracy`` for a classification loss and ``mse`` for a regression loss
+        (MSE, L1, Huber); for a loss function fit does not know, integer targets mean classification and
+        float targets regression. A single output column is read as logits (class 1 where it is > 0),
+        or as probabilities (> 0.5) when the loss is ``nn.BCELoss`` / ``F.binary_cross_entropy``.
+    callbacks : Callback or sequence of Callback
     progress : bool or None
         A tqdm bar per epoch: None shows it when stdout is a terminal and tqdm is installed.
     seed : int, optional
         Makes the run reproducible: ``cr.manual_seed(seed)`` at the start, and each epoch's shuffling
-        and dropout are seeded from (seed, epoch), so a resumed run repeats the straight run exactly.
+        of (x, y) arrays and its dropout are seeded from (seed, epoch), so a resumed run repeats the
+        straight run exactly. A DataLoader shuffles with its own seed, which fit does not change: give
+        it ``seed=``, or build it after ``cr.manual_seed(...)`` (a loader without ``seed`` draws one from
+        the global generator when it is made, before fit runs).
     verbose : bool
         Print one line per epoch.
     initial_epoch : int
@@ -304,127 +286,107 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     ------
     NonFiniteError
         When the training loss is NaN or inf (raised before that step updates any weight, naming the
-        epoch and step), or the validation loss is, or the weights are at the end of an epoch.
+        epoch and step, and saying whether the weights already hold NaN or inf), or the validation loss
+        is, or the weights are at the end of an epoch. Callbacks still get ``on_train_end`` (so
+        ``EarlyStopping(restore_best_weights=True)`` puts back its best weights) and the error carries
+        the History of the finished epochs as ``error.history``.
     """
-    epochs, initial_epoch = _check_int("epochs", epochs, 0), _check_int("initial_epoch", initial_epoch, 0)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    A.check_model(model, "fit")
+    A.check_loss(loss_fn, "fit")
+    A.check_optimizer(optimizer)
+    epochs, initial_epoch = A.check_int("fit", "epochs", epochs, 0), A.check_int("fit", "initial_epoch",
+                                                                                  initial_epoch, 0)
+    batch_size = A.check_int("fit", "batch_size", batch_size, 1)
     if initial_epoch > epochs:
         raise ArgumentError(f"fit: initial_epoch ({initial_epoch}) is past epochs ({epochs}); epochs is the "
                             "number of the last epoch, not a count of further epochs")
     if scheduler_interval not in ("epoch", "step"):
         raise ArgumentError(f"fit: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
+    A.check_scheduler(scheduler, optimizer)
     from ..optim.lr_scheduler import ReduceLROnPlateau
 
     plateau = isinstance(scheduler, ReduceLROnPlateau)
     if plateau and scheduler_interval == "step":
         raise ArgumentError("fit: ReduceLROnPlateau needs a monitored value once per epoch; "
                             "use scheduler_interval='epoch'")
+    if history is not None and not isinstance(history, History):
+        raise ArgumentTypeError(f"fit: history must be a train.History, got {type(history).__name__}")
     if seed is not None:
         backend.manual_seed(seed)
-    metric_fns = [get_metric(m) for m in metrics]
-    callbacks = list(callbacks)
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise ArgumentTypeError(f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
-    dtype = _model_dtype(model)
-    train_data = _prepare(train_data, "train_data", dtype)
+    metric_fns = A.resolve_metrics(metrics, loss_fn, "fit")
+    callbacks = A.callback_list(callbacks)
+    dtype = D.model_dtype(model)
+    train_data = D.prepare(train_data, "train_data", dtype)
     if val_data is not None:
-        val_data = _prepare(val_data, "val_data", dtype)
+        val_data = D.prepare(val_data, "val_data", dtype)
     history = History() if history is None else history
-    params = {"epochs": epochs, "initial_epoch": initial_epoch, "seed": seed, "batch_size": batch_size}
+    params = {"epochs": epochs, "initial_epoch": initial_epoch, "seed": seed, "batch_size": batch_size,
+              "do_validation": val_data is not None}
     for cb in callbacks:
         cb.model, cb.optimizer, cb.scheduler, cb.history, cb.params = model, optimizer, scheduler, history, params
         cb.stop_training = False
         cb.on_train_begin()
 
-    n_batches = _n_batches(train_data, batch_size)
+    n_batches = D.n_batches(train_data, batch_size)
+    ctx = {"dtype": dtype, "metric_fns": metric_fns, "batch_size": batch_size, "shuffle": shuffle,
+           "scheduler": scheduler, "scheduler_interval": scheduler_interval, "callbacks": callbacks}
     global_step = 0
-    for epoch in range(initial_epoch + 1, epochs + 1):
-        if seed is not None:
-            backend.manual_seed(_seed_for(seed, epoch, 1))  # dropout and any other draw of this epoch
-            rng = np.random.default_rng(_seed_for(seed, epoch, 0))
-        else:
-            rng = backend.default_generator()
-        if hasattr(train_data, "set_epoch"):
-            train_data.set_epoch(epoch)
-        for cb in callbacks:
-            cb.on_epoch_begin(epoch)
-        lr = float(optimizer.param_groups[0]["lr"])
-        start = time.perf_counter()
-        model.train()
-        drop_single = _batchnorm_training(model)
-        short = drop_single and isinstance(train_data, _Arrays) and len(train_data.x) % batch_size == 1 < n_batches
-        bar = _progress_bar(progress, n_batches - short if n_batches else n_batches, f"epoch {epoch}/{epochs}")
-        total, count, ys, outs = 0.0, 0, [], []
-        shown = 0.0  # running, sample-weighted mean of the first metric, for the bar
-        try:
-            for step, (xb, yb) in enumerate(_batches(train_data, batch_size, shuffle, rng, dtype, drop_single), 1):
-                global_step += 1
-                try:
-                    out = model(Tensor(xb))
-                    loss = loss_fn(out, Tensor(yb))
-                    value = _loss_value(loss, "fit")
-                    if not math.isfinite(value):
-                        raise NonFiniteError(
-                            f"fit: the training loss is {value} at epoch {epoch}, step {step} (global step "
-                            f"{global_step}); training stopped before this step changed any weight"
-                        )
-                    optimizer.zero_grad()
-                    loss.backward()
-                    optimizer.step()
-                except FloatingPointError as e:
-                    if isinstance(e, NonFiniteError):
-                        raise
-                    raise NonFiniteError(f"fit: a NaN or inf arose at epoch {epoch}, step {step} (global step "
-                                         f"{global_step}): {e}") from e
-                if scheduler is not None and scheduler_interval == "step":
-                    scheduler.step()
-                total += value * len(xb)
-                count += len(xb)
-                if metric_fns:
-                    ys.append(yb)
-                    outs.append(_array(out))
-                if bar is not None:
-                    post = {"loss": f"{total / count:.4f}"}
-                    if metric_fns:
-                        name, fn = metric_fns[0]
-                        shown += float(fn(yb, outs[-1])) * len(xb)
-                        post[name] = f"{shown / count:.4f}"
-                    bar.set_postfix(post, refresh=False)
-                    bar.update(1)
-                for cb in callbacks:
-                    cb.on_batch_end(global_step, {"epoch": epoch, "step": step, "loss": value})
-        finally:
-            if bar is not None:
-                bar.close()
-        if count == 0:
-            raise DataError(f"fit: train_data yielded no batches in epoch {epoch} (a generator used up?)")
-        for name, p in model.named_parameters():
-            if not np.isfinite(p.data).all():
-                raise NonFiniteError(f"fit: parameter '{name}' holds NaN or inf at the end of epoch {epoch}")
-        record = {"epoch": epoch, "loss": total / count}
-        record.update(_metric_logs(metric_fns, ys, outs))
-        del ys, outs
-        if val_data is not None:
-            val = evaluate(model, loss_fn, val_data, metrics=metrics, batch_size=max(batch_size, 256))
-            if not math.isfinite(val["loss"]):
-                raise NonFiniteError(f"fit: the validation loss is {val['loss']} after epoch {epoch}")
-            record.update({f"val_{k}": v for k, v in val.items()})
-        record["lr"] = lr
-        record["time"] = time.perf_counter() - start
-        history.append(record)
-        if scheduler is not None and scheduler_interval == "epoch":
-            if plateau:
-                scheduler.step(record.get("val_loss", record["loss"]))
+    try:
+        for epoch in range(initial_epoch + 1, epochs + 1):
+            if seed is not None:
+                backend.manual_seed(A.seed_for(seed, epoch, 1))  # dropout and any other draw of this epoch
+                ctx["rng"] = np.random.default_rng(A.seed_for(seed, epoch, 0))
             else:
-                scheduler.step()
-        for cb in callbacks:
-            cb.on_epoch_end(epoch, record)
-        if verbose:
-            print(f"epoch {epoch}/{epochs}  " + "  ".join(f"{k} {_fmt(v)}" for k, v in record.items() if k != "epoch")
-                  + "s", flush=True)
-        if any(cb.stop_training for cb in callbacks):
-            break
+                ctx["rng"] = backend.default_generator()
+            if hasattr(train_data, "set_epoch"):
+                train_data.set_epoch(epoch)
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch)
+            lr = float(optimizer.param_groups[0]["lr"])
+            start = time.perf_counter()
+            model.train()
+            ctx["drop_single"] = drop = D.batchnorm_training(model)
+            short = drop and isinstance(train_data, D.Arrays) and len(train_data.x) % batch_size == 1 < n_batches
+            ctx["bar"] = bar = _progress_bar(progress, n_batches - short if n_batches else n_batches,
+                                             f"epoch {epoch}/{epochs}")
+            try:
+                total, count, ys, outs, global_step = _train_epoch(model, loss_fn, optimizer, train_data, epoch,
+                                                                   global_step, ctx)
+            finally:
+                if bar is not None:
+                    bar.close()
+            if count == 0:
+                raise DataError(f"fit: train_data yielded no batches in epoch {epoch} (a generator used up?)")
+            bad = _nonfinite_parameter(model)
+            if bad is not None:
+                raise NonFiniteError(f"fit: parameter '{bad}' holds NaN or inf at the end of epoch {epoch}")
+            record = {"epoch": epoch, "loss": total / count}
+            record.update(_metric_logs(ctx["metric_fns"], ys, outs))
+            del ys, outs
+            if val_data is not None:
+                val = evaluate(model, loss_fn, val_data, metrics=ctx["metric_fns"] or (),
+                               batch_size=max(batch_size, 256))
+                if not math.isfinite(val["loss"]):
+                    raise NonFiniteError(f"fit: the validation loss is {val['loss']} after epoch {epoch}")
+                record.update({f"val_{k}": v for k, v in val.items()})
+            record["lr"] = lr
+            record["time"] = time.perf_counter() - start
+            history.append(record)
+            if scheduler is not None and scheduler_interval == "epoch":
+                if plateau:
+                    scheduler.step(record.get("val_loss", record["loss"]))
+                else:
+                    scheduler.step()
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, record)
+            if verbose:
+                print(f"epoch {epoch}/{epochs}  " + "  ".join(f"{k} {_fmt(v)}" for k, v in record.items()
+                                                               if k != "epoch") + "s", flush=True)
+            if any(cb.stop_training for cb in callbacks):
+                break
+    except NonFiniteError as e:
+        _end_after_non_finite(e, callbacks, history)
+        raise
     for cb in callbacks:
         cb.on_train_end()
     return history

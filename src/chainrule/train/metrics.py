@@ -4,16 +4,28 @@ regression (MSE, MAE, R^2), plus the name -> function registry that ``fit(metric
 Every function takes ``(y_true, y_pred)`` in that order (scikit-learn's), accepts NumPy arrays or
 tensors, and returns plain Python floats (or NumPy arrays for per-class results).
 
-For classification, ``y_pred`` may be class indices of shape (N,), scores of shape (N, C) (the argmax
-is the prediction), or a single column of shape (N,) or (N, 1) for two classes: probabilities when all
-lie in [0, 1] (threshold 0.5), logits otherwise (threshold 0). ``y_true`` may be indices or one-hot rows.
+For classification, ``y_true`` holds class labels: integers (floats only if they are whole numbers, such
+as BCE's 0./1. targets) of shape (N,) or (N, 1), or one-hot rows of shape (N, C). A regression target
+(0.37) raises a DataError: use ``mse``, ``mae`` or ``r2`` for regression. ``y_pred`` may be
+
+- integer class indices of shape (N,);
+- scores of shape (N, C), C >= 2: the argmax is the prediction (logits, log-probabilities or probabilities);
+- one float score per sample, of shape (N,) or (N, 1), for two classes. The rule depends on the shape
+  and on ``from_logits`` only, never on the values: with ``from_logits=True`` (the default, since
+  chainrule's models output logits) class 1 is ``score > 0``, that is sigmoid(score) > 0.5; with
+  ``from_logits=False`` the scores are probabilities and class 1 is ``p > 0.5``.
+
+``fit`` and ``evaluate`` pick ``from_logits`` from the loss: False for ``nn.BCELoss`` and
+``F.binary_cross_entropy`` (which take probabilities), True otherwise.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DataError, ShapeError
 
 
 def _np(a, name: str) -> np.ndarray:
@@ -23,42 +35,64 @@ def _np(a, name: str) -> np.ndarray:
     return a
 
 
-def _labels(y_true) -> np.ndarray:
+def _labels(y_true, where: str = "metrics") -> np.ndarray:
     y = _np(y_true, "y_true")
     if y.ndim == 2 and y.shape[1] > 1:
         return y.argmax(axis=1)
-    return y.reshape(len(y)).astype(np.int64, copy=False) if y.dtype.kind in "biu" else y.reshape(len(y))
+    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise ShapeError(f"{where}: y_true must hold class labels of shape (N,) or (N, 1), or one-hot rows "
+                         f"(N, C), got shape {y.shape}")
+    y = y.reshape(len(y))
+    if y.dtype.kind in "biu":
+        return y.astype(np.int64, copy=False)
+    if y.dtype.kind != "f":
+        raise DataError(f"{where}: y_true must hold class labels (integers), got dtype {y.dtype}")
+    whole = np.isfinite(y) & (y == np.round(y))
+    if not whole.all():
+        bad = y[~whole][0]
+        raise DataError(f"{where} needs class labels, but y_true holds non-integer values such as {bad!r}; "
+                        "for regression use metrics=('mse',) (or 'mae', 'r2')")
+    return y.astype(np.int64)
 
 
-def _predicted_labels(y_pred, n: int) -> np.ndarray:
+def check_labels(y_true, where: str) -> None:
+    """Raise the DataError (or ShapeError) a classification metric would raise on these targets."""
+    _labels(y_true, where)
+
+
+def _predicted_labels(y_pred, n: int, from_logits: bool = True) -> np.ndarray:
     p = _np(y_pred, "y_pred")
     if len(p) != n:
         raise ShapeError(f"metrics: y_true has {n} samples, y_pred has {len(p)}")
     if p.ndim == 2 and p.shape[1] > 1:
         return p.argmax(axis=1)
+    if p.size != n:
+        raise ShapeError(f"metrics: y_pred must have shape (N,), (N, 1) or (N, C), got {p.shape}")
     p = p.reshape(n)
-    if p.dtype.kind == "f":
-        threshold = 0.5 if (p.size == 0 or (p.min() >= 0 and p.max() <= 1)) else 0.0
-        return (p > threshold).astype(np.int64)
+    if p.dtype.kind == "f":  # one score per sample: two classes; the rule never looks at the values
+        return (p > (0.0 if from_logits else 0.5)).astype(np.int64)
     return p.astype(np.int64, copy=False)
 
 
-def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    t = _labels(y_true)
+def _pair(y_true, y_pred, from_logits: bool = True, where: str = "metrics") -> tuple[np.ndarray, np.ndarray]:
+    t = _labels(y_true, where)
     if t.size == 0:
-        raise ArgumentError("metrics: got no samples")
-    return t, _predicted_labels(y_pred, len(t))
+        raise ArgumentError(f"{where}: got no samples")
+    return t, _predicted_labels(y_pred, len(t), from_logits)
 
 
-def accuracy(y_true, y_pred) -> float:
+def accuracy(y_true, y_pred, *, from_logits: bool = True) -> float:
     """The fraction of samples whose predicted class is the true class.
 
-    Math: acc = (1/N) sum_i [argmax(y_pred_i) == y_i]
+    Math: acc = (1/N) sum_i [argmax(y_pred_i) == y_i]; for one score per sample, the prediction is
+    [score > 0] (logits, the default) or [p > 0.5] (``from_logits=False``: probabilities).
 
     >>> accuracy([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
     0.6666666666666666
+    >>> accuracy([1, 1, 0], [0.2, 0.6, -1.5]), accuracy([1, 1, 0], [0.2, 0.6, 0.1], from_logits=False)
+    (1.0, 0.6666666666666666)
     """
-    t, p = _pair(y_true, y_pred)
+    t, p = _pair(y_true, y_pred, from_logits, "accuracy")
     return float(np.count_nonzero(t == p) / len(t))
 
 
@@ -68,7 +102,7 @@ def top_k_accuracy(y_true, y_score, k: int = 5) -> float:
     >>> top_k_accuracy([2, 0], [[0.1, 0.5, 0.4], [0.1, 0.5, 0.4]], k=2)
     0.5
     """
-    t = _labels(y_true)
+    t = _labels(y_true, "top_k_accuracy")
     s = _np(y_score, "y_score")
     if s.ndim != 2 or len(s) != len(t):
         raise ShapeError(f"top_k_accuracy: y_score must have shape (N, C) with N = {len(t)}, got {s.shape}")
@@ -80,13 +114,15 @@ def top_k_accuracy(y_true, y_score, k: int = 5) -> float:
     return float(np.count_nonzero((top == t[:, None]).any(axis=1)) / len(t))
 
 
-def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
+def confusion_matrix(y_true, y_pred, num_classes: int | None = None, *, from_logits: bool = True) -> np.ndarray:
     """Counts C[i, j] of samples of true class i predicted as class j, shape (C, C), int64.
+
+    C is ``num_classes``, or 1 + the largest label in ``y_true`` and the predictions.
 
     >>> confusion_matrix([0, 1, 1, 2], [0, 1, 0, 2]).tolist()
     [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
     """
-    t, p = _pair(y_true, y_pred)
+    t, p = _pair(y_true, y_pred, from_logits, "confusion_matrix")
     t, p = t.astype(np.int64), p.astype(np.int64)
     c = int(max(t.max(), p.max()) + 1) if num_classes is None else int(num_classes)
     if min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= c:
@@ -95,29 +131,36 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
     return np.bincount(t * c + p, minlength=c * c).reshape(c, c)
 
 
-def precision_recall_f1(y_true, y_pred, num_classes: int | None = None) -> dict:
+def precision_recall_f1(y_true, y_pred, num_classes: int | None = None, *, from_logits: bool = True) -> dict:
     """Per-class and macro-averaged precision, recall and F1 (0 where a ratio is 0/0).
 
     Math: for class c with tp, fp, fn its true/false positives and false negatives,
-    precision = tp / (tp + fp), recall = tp / (tp + fn), F1 = 2 P R / (P + R); macro = mean over classes.
+    precision = tp / (tp + fp), recall = tp / (tp + fn), F1 = 2 P R / (P + R); macro = mean over the
+    averaged classes: those that occur in ``y_true`` or in the predictions (scikit-learn's default,
+    ``labels=None``), or all of ``0 .. num_classes - 1`` when ``num_classes`` is given.
 
-    Returns ``{'precision', 'recall', 'f1'}`` (macro, floats), ``'support'`` (samples per class) and
-    ``'per_class'``: ``{'precision', 'recall', 'f1'}`` arrays of shape (C,).
+    Returns ``{'precision', 'recall', 'f1'}`` (macro, floats), ``'labels'`` (the averaged classes),
+    ``'support'`` (samples per class) and ``'per_class'``: ``{'precision', 'recall', 'f1'}`` arrays of
+    shape (C,), indexed by class (0 for a class that never occurs).
 
     >>> r = precision_recall_f1([0, 0, 1, 1], [0, 1, 1, 1])
     >>> round(r['precision'], 4), round(r['recall'], 4), r['per_class']['recall'].tolist()
     (0.8333, 0.75, [0.5, 1.0])
+    >>> precision_recall_f1([0, 2, 2, 0], [0, 2, 2, 0])['f1']  # class 1 never occurs: not averaged
+    1.0
     """
-    cm = confusion_matrix(y_true, y_pred, num_classes)
+    cm = confusion_matrix(y_true, y_pred, num_classes, from_logits=from_logits)
     tp = np.diag(cm).astype(np.float64)
     predicted, support = cm.sum(axis=0), cm.sum(axis=1)
     precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
     recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    present = (support > 0) | (predicted > 0) if num_classes is None else np.ones(len(tp), dtype=bool)
     return {
-        "precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean()),
-        "support": support, "per_class": {"precision": precision, "recall": recall, "f1": f1},
+        "precision": float(precision[present].mean()), "recall": float(recall[present].mean()),
+        "f1": float(f1[present].mean()), "labels": np.flatnonzero(present), "support": support,
+        "per_class": {"precision": precision, "recall": recall, "f1": f1},
     }
 
 
@@ -176,16 +219,16 @@ def r2_score(y_true, y_pred) -> float:
 
 
 # ------------------------------------------------------------------------------------------ registry
-def _precision(y_true, y_pred) -> float:
-    return precision_recall_f1(y_true, y_pred)["precision"]
+def _precision(y_true, y_pred, *, from_logits: bool = True) -> float:
+    return precision_recall_f1(y_true, y_pred, from_logits=from_logits)["precision"]
 
 
-def _recall(y_true, y_pred) -> float:
-    return precision_recall_f1(y_true, y_pred)["recall"]
+def _recall(y_true, y_pred, *, from_logits: bool = True) -> float:
+    return precision_recall_f1(y_true, y_pred, from_logits=from_logits)["recall"]
 
 
-def _f1(y_true, y_pred) -> float:
-    return precision_recall_f1(y_true, y_pred)["f1"]
+def _f1(y_true, y_pred, *, from_logits: bool = True) -> float:
+    return precision_recall_f1(y_true, y_pred, from_logits=from_logits)["f1"]
 
 
 def _top5(y_true, y_score) -> float:
@@ -204,11 +247,21 @@ METRICS = {
 }
 
 
-def get_metric(metric) -> tuple[str, object]:
-    """(name, function) for a registry name, a ``(name, fn)`` pair or a function ``fn(y_true, y_pred)``."""
+#: the registry's metrics that read one score per sample as a logit or a probability (``from_logits``)
+BINARY_SCORE_METRICS = ("accuracy", "precision", "recall", "f1")
+
+
+def get_metric(metric, *, from_logits: bool = True) -> tuple[str, object]:
+    """(name, function) for a registry name, a ``(name, fn)`` pair or a function ``fn(y_true, y_pred)``.
+
+    ``from_logits=False`` makes the registry's classification metrics read a single output column as
+    probabilities (see the module docstring); functions and pairs are returned as they are.
+    """
     if isinstance(metric, str):
         if metric not in METRICS:
             raise ArgumentError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+        if not from_logits and metric in BINARY_SCORE_METRICS:
+            return metric, functools.partial(METRICS[metric], from_logits=False)
         return metric, METRICS[metric]
     if isinstance(metric, tuple) and len(metric) == 2 and isinstance(metric[0], str) and callable(metric[1]):
         return metric

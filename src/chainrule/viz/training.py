@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DataError, ShapeError
 from ._mpl import check_png_path, finish, new_figure
 
 
@@ -25,19 +25,47 @@ def _history(history):
                             f"got {type(history).__name__}")
 
 
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _numeric_keys(h) -> list:
+    """The keys whose values are numbers (or None); keys with no number at all (notes, names) are skipped.
+
+    A key that mixes numbers with other values is a DataError naming the key, the epoch and the value.
+    """
+    keep = []
+    for key in h.keys():
+        values = h[key]
+        if not any(_is_number(v) for v in values):
+            continue
+        for i, v in enumerate(values):
+            if v is not None and not _is_number(v):
+                raise DataError(f"plot_curves: '{key}' holds a number in some epochs but {v!r} "
+                                f"({type(v).__name__}) in record {i + 1} of {len(values)}; every value of a "
+                                "plotted key must be a number or None")
+        keep.append(key)
+    return keep
+
+
 def plot_curves(history, path=None):
     """Training (and validation) loss, then every metric, then the learning rate, per epoch.
 
     ``history`` is a :class:`chainrule.train.History`, the path of a ``history.json``, or a list of records.
+    Keys whose values are not numbers (a note, a name) are left out; a key mixing numbers and other values
+    is a DataError.
     """
     path = check_png_path(path) if path is not None else None
     h = _history(history)
     if not len(h):
         raise ArgumentError("plot_curves: the history has no epochs")
-    keys = h.keys()
-    skip = {"epoch", "lr", "time"}
-    metrics = [k for k in keys if k not in skip and not k.startswith("val_") and k != "loss"]
-    panels = ["loss", *metrics] + (["lr"] if "lr" in keys else [])
+    keys = _numeric_keys(h)
+    # one panel per quantity, training and validation together ('val_f1' alone still gets an 'f1' panel)
+    bases = list(dict.fromkeys(k[4:] if k.startswith("val_") else k for k in keys if k not in ("epoch", "lr", "time")))
+    bases.sort(key=lambda b: b != "loss")  # the loss first
+    panels = bases + (["lr"] if "lr" in keys else [])
+    if not panels:
+        raise DataError(f"plot_curves: the history has no numeric quantity to plot (keys: {', '.join(h.keys())})")
     fig, ax = new_figure(1, len(panels), figsize=(4.4 * len(panels), 3.8))
     epochs = [e if e is not None else i + 1 for i, e in enumerate(h["epoch"])] if "epoch" in keys else \
         list(range(1, len(h) + 1))
@@ -50,13 +78,47 @@ def plot_curves(history, path=None):
             a.plot(epochs, series("lr"), color="C2", lw=1.8)
             a.set(title="learning rate", xlabel="epoch")
         else:
-            a.plot(epochs, series(key), "o-", ms=3, lw=1.6, label="training")
+            if key in keys:
+                a.plot(epochs, series(key), "o-", ms=3, lw=1.6, label="training")
             if "val_" + key in keys:
                 a.plot(epochs, series("val_" + key), "s--", ms=3, lw=1.6, label="validation")
             a.set(title=key.replace("_", " "), xlabel="epoch")
             a.legend(fontsize=8)
         a.grid(alpha=0.3)
     return finish(fig, path)
+
+
+def _points(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """x as a float array of shape (N, 2) and y as int labels of shape (N,), or a ShapeError / DataError."""
+    from ..autograd.tensor import Tensor
+
+    x, y = (a.data if isinstance(a, Tensor) else a for a in (x, y))
+    try:
+        x, y = np.asarray(x), np.asarray(y)
+    except (ValueError, TypeError) as e:
+        raise DataError(f"plot_decision_boundary: x and y must be arrays of numbers ({e})") from None
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ShapeError(f"plot_decision_boundary: x must have shape (N, 2), got {x.shape}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    if y.ndim != 1 or len(y) != len(x):
+        raise ShapeError(f"plot_decision_boundary: x has {len(x)} points (shape {x.shape}) but y has shape "
+                         f"{y.shape}; y must hold one class label per point, shape ({len(x)},)")
+    if len(x) == 0:
+        raise DataError("plot_decision_boundary: x has no points")
+    if x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
+        raise DataError(f"plot_decision_boundary: x and y must hold numbers, got dtypes {x.dtype} and {y.dtype}")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y))):
+        raise DataError("plot_decision_boundary: y must hold class labels (whole numbers), got values such as "
+                        f"{y[~(np.isfinite(y) & (y == np.round(y)))][0]!r}")
+    if y.min() < 0:
+        raise DataError(f"plot_decision_boundary: class labels must be >= 0, got {y.min()}")
+    return x, y.astype(np.int64)
+
+
+def _classes(out: np.ndarray) -> np.ndarray:
+    """Predicted classes from a model's outputs: argmax of (N, C) logits, or logit > 0 for one column."""
+    return out.argmax(axis=1) if out.ndim == 2 and out.shape[1] > 1 else (out.reshape(-1) > 0).astype(np.int64)
 
 
 def plot_decision_boundary(model, x, y, path=None, title: str = "decision boundary", resolution: int = 300):
@@ -71,15 +133,13 @@ def plot_decision_boundary(model, x, y, path=None, title: str = "decision bounda
     from ..train import predict
 
     path = check_png_path(path) if path is not None else None
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim != 2 or x.shape[1] != 2:
-        raise ShapeError(f"plot_decision_boundary: x must have shape (N, 2), got {x.shape}")
+    x, y = _points(x, y)
     pad = 0.15 * (x.max(axis=0) - x.min(axis=0)) + 1e-3
     lo, hi = x.min(axis=0) - pad, x.max(axis=0) + pad
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(x.dtype if x.dtype.kind == "f" else np.float32)
     out = predict(model, grid, batch_size=8192)
-    labels = out.argmax(axis=1) if out.ndim == 2 and out.shape[1] > 1 else (out.reshape(-1) > 0).astype(int)
+    labels = _classes(out)
     k = int(max(labels.max(), y.max())) + 1
     fig, ax = new_figure(1, 1, figsize=(5.6, 5))
     a = ax[0, 0]
@@ -92,9 +152,8 @@ def plot_decision_boundary(model, x, y, path=None, title: str = "decision bounda
     for c in range(k):
         m = y == c
         a.scatter(x[m, 0], x[m, 1], s=12, color=colors[c], edgecolors="white", linewidths=0.3, label=f"class {c}")
-    acc = float(np.mean(predict(model, x.astype(grid.dtype)).argmax(axis=1) == y)) if out.ndim == 2 and \
-        out.shape[1] > 1 else None
-    a.set(title=title + (f" (accuracy {acc:.3f})" if acc is not None else ""), xlabel="x1", ylabel="x2")
+    acc = float(np.mean(_classes(predict(model, x.astype(grid.dtype))) == y))
+    a.set(title=f"{title} (accuracy {acc:.3f})", xlabel="x1", ylabel="x2")
     a.legend(fontsize=8, loc="best")
     return finish(fig, path)
 

@@ -1,0 +1,159 @@
+"""``fit``'s argument checks, and the metrics it reports by default (chosen from the loss and the targets).
+
+Default metrics (``metrics=None``):
+
+- a regression loss (``nn.MSELoss``, ``nn.L1Loss``, ``nn.HuberLoss`` or ``F.mse_loss``, ``F.l1_loss``,
+  ``F.huber_loss``): ``('mse',)``, never accuracy;
+- a classification loss (cross-entropy, NLL, BCE, BCE with logits, hinge): ``('accuracy',)``;
+- any other loss function (a lambda, your own): the targets' dtype decides: integer (or bool) targets
+  give ``('accuracy',)``, floating targets ``('mse',)``.
+
+The registry's classification metrics read a single output column as logits (class 1 where the score is
+> 0), except after ``nn.BCELoss`` / ``F.binary_cross_entropy``, which take probabilities (class 1 where
+p > 0.5); see :mod:`chainrule.train.metrics`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..errors import ArgumentError, ArgumentTypeError
+from .callbacks import Callback
+from .metrics import BINARY_SCORE_METRICS, METRICS, check_labels, get_metric
+
+
+def _unwrap(fn):
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return fn
+
+
+def loss_kind(loss_fn) -> str | None:
+    """'regression', 'logits', 'probabilities' (BCE on probabilities), or None for a loss fit does not know."""
+    from ..functional import losses as FL
+    from ..nn import losses as NL
+
+    fn = _unwrap(loss_fn)
+    kinds = (
+        ("regression", (NL.MSELoss, NL.L1Loss, NL.HuberLoss), (FL.mse_loss, FL.l1_loss, FL.huber_loss)),
+        ("probabilities", (NL.BCELoss,), (FL.binary_cross_entropy,)),
+        ("logits", (NL.CrossEntropyLoss, NL.NLLLoss, NL.BCEWithLogitsLoss, NL.HingeLoss),
+         (FL.cross_entropy, FL.nll_loss, FL.binary_cross_entropy_with_logits, FL.hinge_loss)),
+    )
+    for kind, classes, functions in kinds:
+        if isinstance(fn, classes) or any(fn is f for f in functions):
+            return kind
+    return None
+
+
+def default_metrics(loss_fn, y) -> tuple:
+    """The metric names fit reports when ``metrics=None`` (see the module docstring); ``y``: some targets."""
+    kind = loss_kind(loss_fn)
+    if kind is None:
+        kind = "regression" if np.asarray(y).dtype.kind in "fc" else "logits"
+    return ("mse",) if kind == "regression" else ("accuracy",)
+
+
+def resolve_metrics(metrics, loss_fn, where: str) -> list | None:
+    """[(name, fn), ...]; None when ``metrics`` is None (chosen at the first batch by ``default_metrics``)."""
+    if metrics is None:
+        return None
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = (metrics,)
+    try:
+        metrics = list(metrics)
+    except TypeError:
+        raise ArgumentTypeError(f"{where}: metrics must be a metric name, a function or a sequence of them, got "
+                                f"{type(metrics).__name__}") from None
+    from_logits = loss_kind(loss_fn) != "probabilities"
+    return [get_metric(m, from_logits=from_logits) for m in metrics]
+
+
+def check_targets(metric_fns, y, where: str) -> None:
+    """Fail at the first batch, not after an epoch, when a classification metric meets regression targets."""
+    for name, fn in metric_fns or ():
+        if name in METRICS and _unwrap(fn) is METRICS[name] and name in (*BINARY_SCORE_METRICS, "top_5_accuracy"):
+            check_labels(y, f"{where}: metric '{name}'")
+
+
+def seed_for(seed: int, epoch: int, stream: int) -> int:
+    """A seed for one epoch's stream (0: shuffling, 1: dropout and other draws) from fit's seed."""
+    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1, np.uint64)[0])
+
+
+def check_model(model, where: str) -> None:
+    if isinstance(model, type):
+        raise ArgumentTypeError(f"{where}: model is the class {model.__name__}; pass an instance, e.g. "
+                                f"{model.__name__}(...)")
+    if not (callable(model) and callable(getattr(model, "parameters", None))):
+        raise ArgumentTypeError(f"{where}: model must be an nn.Module (callable, with parameters()), got "
+                                f"{type(model).__name__}")
+
+
+def check_loss(loss_fn, where: str, optional: bool = False) -> None:
+    if loss_fn is None and optional:
+        return
+    if isinstance(loss_fn, type):
+        raise ArgumentTypeError(f"{where}: loss_fn is the class {loss_fn.__name__}; pass an instance, e.g. "
+                                f"nn.{loss_fn.__name__}() (or a function such as F.cross_entropy)")
+    if not callable(loss_fn):
+        raise ArgumentTypeError(f"{where}: loss_fn must be callable as loss_fn(output, target), e.g. "
+                                f"nn.CrossEntropyLoss() or F.mse_loss, got {type(loss_fn).__name__}")
+
+
+def check_optimizer(optimizer) -> None:
+    example = "optim.SGD(model.parameters(), lr=0.1)"
+    if isinstance(optimizer, type):
+        raise ArgumentTypeError(f"fit: optimizer is the class {optimizer.__name__}; pass an instance, e.g. "
+                                f"{example}")
+    if not (callable(getattr(optimizer, "step", None)) and callable(getattr(optimizer, "zero_grad", None))
+            and isinstance(getattr(optimizer, "param_groups", None), list)):
+        raise ArgumentTypeError(f"fit: optimizer must be an Optimizer such as {example}, got "
+                                f"{type(optimizer).__name__}")
+
+
+def check_scheduler(scheduler, optimizer) -> None:
+    if scheduler is None:
+        return
+    from ..optim.optimizer import Optimizer
+
+    if isinstance(scheduler, Optimizer) or scheduler is optimizer:
+        raise ArgumentTypeError(f"fit: scheduler got an optimizer ({type(scheduler).__name__}); pass a learning-rate "
+                                "scheduler such as optim.lr_scheduler.StepLR(optimizer, step_size=10), or None")
+    if isinstance(scheduler, type) or not callable(getattr(scheduler, "step", None)):
+        raise ArgumentTypeError(f"fit: scheduler must be a learning-rate scheduler (with step()), such as "
+                                f"optim.lr_scheduler.StepLR(optimizer, step_size=10), got "
+                                f"{getattr(scheduler, '__name__', type(scheduler).__name__)}")
+    driven = getattr(scheduler, "optimizer", optimizer)
+    if driven is not optimizer:
+        raise ArgumentError(f"fit: the scheduler drives another optimizer ({type(driven).__name__} at "
+                            f"{id(driven):#x}) than the one fit trains with; build it on fit's optimizer")
+
+
+def callback_list(callbacks) -> list:
+    """A list of Callbacks from None, one Callback or a sequence of them."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        return [callbacks]
+    if isinstance(callbacks, type) and issubclass(callbacks, Callback):
+        raise ArgumentTypeError(f"fit: callbacks got the class {callbacks.__name__}; pass an instance, e.g. "
+                                f"[train.{callbacks.__name__}(...)]")
+    try:
+        out = list(callbacks)
+    except TypeError:
+        raise ArgumentTypeError(f"fit: callbacks must be a Callback or a list of them, got "
+                                f"{type(callbacks).__name__}") from None
+    for cb in out:
+        if not isinstance(cb, Callback):
+            what = f"the class {cb.__name__}" if isinstance(cb, type) else f"a {type(cb).__name__}"
+            raise ArgumentTypeError(f"fit: callbacks must be Callback instances, got {what}")
+    return out
+
+
+def check_int(where: str, name: str, v, low: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+        raise ArgumentError(f"{where}: {name} must be an integer >= {low}, got {v!r}")
+    return int(v)
