@@ -143,9 +143,20 @@ def set_default_dtype(dtype) -> None:
     >>> cr.set_default_dtype(np.float32)
     """
     global _default_dtype
-    dt = np.dtype(dtype)
+    if dtype is None:  # np.dtype(None) is float64: None must not silently switch the default
+        raise DTypeError("set_default_dtype: expected a floating dtype (np.float16/32/64 or 'float32'), got None")
+    arg = dtype
+    if type(arg).__module__ == "torch" and type(arg).__name__ == "dtype":
+        arg = str(arg)  # torch.float64 -> 'torch.float64'
+    if isinstance(arg, str) and arg.startswith("torch."):
+        arg = arg[len("torch."):]
+    try:
+        dt = np.dtype(arg)
+    except (TypeError, ValueError):
+        raise DTypeError(f"set_default_dtype: expected a floating dtype (np.float16/32/64 or 'float32'), "
+                         f"got {dtype!r}") from None
     if dt not in _FLOAT_DTYPES:
-        raise DTypeError(f"set_default_dtype: expected a floating dtype (float16/32/64), got {dt}")
+        raise DTypeError(f"set_default_dtype: expected a floating dtype (float16/32/64), got {dtype!r} ({dt})")
     _default_dtype = dt
 
 

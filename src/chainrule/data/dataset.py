@@ -40,7 +40,17 @@ class Dataset:
 
 def _as_numpy(a, where: str) -> np.ndarray:
     data = getattr(a, "data", None)  # a chainrule Tensor holds its array in .data
-    arr = data if isinstance(data, np.ndarray) else np.asarray(a)
+    if isinstance(data, np.ndarray):
+        arr = data
+    else:
+        try:
+            arr = np.asarray(a)
+        except ValueError:  # NumPy: "setting an array element with a sequence ... inhomogeneous shape"
+            lens = sorted({len(r) for r in a if hasattr(r, "__len__")}) if hasattr(a, "__iter__") else []
+            got = (f"rows of lengths {lens[:8]}{' ...' if len(lens) > 8 else ''}" if len(lens) > 1
+                   else "rows whose nested lists differ in length")
+            raise DataError(f"{where}: ragged data: the rows of a list must all have the same shape to make one "
+                            f"array, got {got}") from None
     if arr.ndim == 0:
         raise DataError(f"{where}: expected arrays with a leading sample axis, got a 0-d value {arr!r}")
     return arr
@@ -94,9 +104,22 @@ def _fraction(value, name: str, where: str) -> float:
     return float(value)
 
 
+def check_seed(seed, where: str) -> int | None:
+    """``seed`` as a non-negative int, or None; anything else is named in an error (not NumPy's)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ArgumentTypeError(f"{where}: seed must be a non-negative integer or None, got "
+                                f"{type(seed).__name__} {seed!r:.60}")
+    if seed < 0:
+        raise ArgumentError(f"{where}: seed must be a non-negative integer or None, got {seed!r}")
+    return int(seed)
+
+
 def split_indices(n: int, val_fraction: float, seed: int | None = 0, stratify=None,
                   where: str = "train_val_split") -> tuple[np.ndarray, np.ndarray]:
     """Sorted (train, val) index arrays for ``n`` samples; see :func:`train_val_split`."""
+    seed = check_seed(seed, where)
     frac = _fraction(val_fraction, "val_fraction", where)
     if n < 2:
         raise DataError(f"{where}: need at least 2 samples to split into train and validation, got {n}")
@@ -156,6 +179,7 @@ def train_val_split(*arrays, val_fraction: float = 0.1, seed: int | None = 0, st
     """
     if not arrays:
         raise ArgumentError("train_val_split: expected at least one array, got none")
+    check_seed(seed, "train_val_split")
     arrs = tuple(_as_numpy(a, "train_val_split") for a in arrays)
     n = _check_lengths(arrs, "train_val_split")
     train_idx, val_idx = split_indices(n, val_fraction, seed, stratify)

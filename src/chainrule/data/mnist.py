@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import MissingFileError
-from .download import cache_dir, ensure_downloaded, manual_instructions
+from ..errors import ArgumentTypeError, FileFormatError, MissingFileError
+from .download import DATASETS, cache_dir, ensure_downloaded, manual_instructions
 from .idx import read_idx_pair
 
 # Where a dataset may sit inside a `root` folder: the folder itself, our layout, torchvision's layout.
@@ -29,6 +30,9 @@ def _find(folder: Path, split: str, kind: str) -> Path | None:
 
 
 def _dataset_folder(dataset: str, root: Path) -> Path:
+    if root.is_file():
+        raise MissingFileError(f"{dataset}: root {root} is a file, not a folder: pass the folder that holds the "
+                               f"IDX files ({root.parent})")
     if not root.is_dir():
         raise MissingFileError(f"{dataset}: the data folder {root} does not exist")
     for sub in _SUBFOLDERS[dataset]:
@@ -40,13 +44,34 @@ def _dataset_folder(dataset: str, root: Path) -> Path:
                            f"none found")
 
 
+def _check_identity(dataset: str, folder: Path) -> None:
+    """Refuse another dataset's files: the label files (small, so hashing them is cheap) are compared with
+    the published SHA-256 sums of every dataset the loader knows. A copy that matches no known sum (e.g.
+    re-compressed, or uncompressed) cannot be told apart and is read as it is."""
+    for name in ("train-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest == DATASETS[dataset]["files"][name]:
+            continue
+        other = next((d for d, spec in DATASETS.items() if d != dataset and spec["files"].get(name) == digest), None)
+        if other is not None:
+            raise FileFormatError(f"{dataset}: the files in {folder} are {other}, not {dataset} ({name} has the "
+                                  f"published SHA-256 of {other}'s); point root at the {dataset} folder")
+
+
 def _load(dataset: str, root, download: bool):
     if root is not None:
+        if not isinstance(root, (str, os.PathLike)):
+            raise ArgumentTypeError(f"{dataset}: root must be a folder path (str or pathlib.Path), got "
+                                    f"{type(root).__name__} {root!r:.60}")
         folder = _dataset_folder(dataset, Path(os.fspath(root)).expanduser())
     else:
         folder = cache_dir() / dataset
         if download:
             ensure_downloaded(dataset, folder)
+    _check_identity(dataset, folder)
     out = []
     for split in ("train", "t10k"):
         paths = []

@@ -13,6 +13,9 @@ import numpy as np
 from ..backend import get_generator
 from ..errors import ArgumentError, ArgumentTypeError
 
+_F32_MAX = float(np.finfo(np.float32).max)
+_MAX_NOISE = _F32_MAX / 1e3  # even a 100-sigma draw of the noise stays a finite float32 coordinate
+
 
 def _check(name: str, n, noise) -> None:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
@@ -21,8 +24,9 @@ def _check(name: str, n, noise) -> None:
         raise ArgumentError(f"{name}: n must be at least 1, got {n}")
     if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)):
         raise ArgumentTypeError(f"{name}: noise must be a number, got {type(noise).__name__}")
-    if not (np.isfinite(noise) and noise >= 0):
-        raise ArgumentError(f"{name}: noise must be a finite number >= 0, got {noise}")
+    if not (np.isfinite(noise) and 0 <= noise <= _MAX_NOISE):
+        raise ArgumentError(f"{name}: noise must be a finite number in [0, {_MAX_NOISE:.3g}] (the points are "
+                            f"float32, whose largest value is {_F32_MAX:.3g}), got {noise!r}")
 
 
 def _rng(name: str, seed) -> np.random.Generator:

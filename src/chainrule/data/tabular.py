@@ -24,7 +24,7 @@ import numpy as np
 
 from .._files import read_bytes
 from ..errors import ArgumentError, ArgumentTypeError, DataError, FileFormatError
-from .dataset import split_indices
+from .dataset import check_seed, split_indices
 from .preprocessing import Standardizer
 
 _F32_MAX = float(np.finfo(np.float32).max)
@@ -406,6 +406,7 @@ def load_csv(path: str | os.PathLike, target: str, test_fraction: float = 0.2, s
         raise ArgumentError(f"load_csv: task must be 'classification', 'regression' or None, got {task!r}")
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
         raise ArgumentError(f"load_csv: test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
+    check_seed(seed, "load_csv")
     path = Path(os.fspath(path)).expanduser()
     d = _load_table(path, target, test_fraction, seed, task)
     if d.task == "regression":

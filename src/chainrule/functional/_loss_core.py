@@ -142,13 +142,26 @@ def _row_weights(fn, dtype) -> np.ndarray:
     return r
 
 
-def _reduce_weighted(fn, l: np.ndarray, denom) -> np.ndarray:
-    """fn.reduce(l), where 'mean' divides by ``denom`` (a sum of weights; 0 / 0 = nan as PyTorch)."""
+def _to_dtype(y: np.ndarray, dtype) -> np.ndarray:
+    """``y`` in ``dtype``: the float16 losses compute in float32 and round their result back. A value past
+    float16's range becomes inf, as in PyTorch (no overflow warning: inf is the answer)."""
+    if y.dtype == dtype:
+        return y
+    with np.errstate(over="ignore"):
+        return np.asarray(y, dtype=dtype)
+
+
+def _reduce_weighted(fn, l: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """fn.reduce(l), where 'mean' divides by sum(r) (the summed row weights; 0 / 0 = nan as PyTorch).
+    float16 sums are added up in float32 (see :meth:`_Loss.reduce`)."""
     if fn.reduction != "mean":
         return fn.reduce(l)
-    fn.n = denom
+    half = l.dtype == np.float16
+    total = l.sum(dtype=np.float32) if half else l.sum()
+    fn.n = denom = r.sum(dtype=np.float32) if r.dtype == np.float16 else r.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(l.sum() / denom)
+        mean = np.asarray(total / denom)
+    return _to_dtype(mean, np.float16) if half else mean
 
 
 def _classes_last(a: np.ndarray) -> np.ndarray:
@@ -176,6 +189,12 @@ class _Loss(Function):
 
     def reduce(self, l: np.ndarray) -> np.ndarray:
         self.n = l.size
+        if l.dtype == np.float16 and self.reduction != "none":
+            # a float16 sum overflows past 65504 (and n itself is inf in float16): add up in float32 and
+            # round the result to float16, as PyTorch does for half precision
+            total = l.sum(dtype=np.float32)
+            return _to_dtype(np.asarray(total / np.float32(l.size) if self.reduction == "mean" else total),
+                             np.float16)
         if self.reduction == "mean":  # l.sum() / n: np.mean has a Python-level overhead that shows on hot paths
             return np.asarray(l.sum() / l.size)
         if self.reduction == "sum":
@@ -183,5 +202,11 @@ class _Loss(Function):
         return l
 
     def grad_l(self, gy: np.ndarray) -> np.ndarray:
-        """dL/dl_i: gy / n for the mean, gy for the sum (a scalar, broadcast) and for 'none' (per element)."""
-        return gy / self.n if self.reduction == "mean" else gy
+        """dL/dl_i: gy / n for the mean, gy for the sum (a scalar, broadcast) and for 'none' (per element).
+        For float16, gy / n is taken in float32 (n may exceed float16's range); the engine rounds the
+        input's gradient back to float16 once."""
+        if self.reduction != "mean":
+            return gy
+        if gy.dtype == np.float16:
+            return gy.astype(np.float32) / np.float32(self.n)
+        return gy / self.n

@@ -27,6 +27,7 @@ from ._loss_core import (
     _raw_target,
     _reduce_weighted,
     _row_weights,
+    _to_dtype,
 )
 
 
@@ -45,6 +46,8 @@ class CrossEntropy(_Loss):
         (shape (M, 1)); saves the softmax p = exp(s - lse) for the backward."""
         self.shape = z.shape
         z2 = _classes_last(z)
+        if z2.dtype == np.float16:  # as PyTorch: float16 logits are computed in float32, the loss rounded back
+            z2 = z2.astype(np.float32)
         s = z2 - z2.max(axis=1, keepdims=True)
         p = np.exp(s)
         total = p.sum(axis=1, keepdims=True)
@@ -71,7 +74,7 @@ class CrossEntropy(_Loss):
                 self.logp = logp
             l = -np.sum(q * logp, axis=1)
         batch = self.shape[:1] + self.shape[2:] if z.ndim > 1 else ()
-        return self.reduce(l.reshape(batch))
+        return _to_dtype(self.reduce(l.reshape(batch)), z.dtype)
 
     def backward(self, gy):
         g = self.grad_l(gy)
@@ -117,9 +120,9 @@ class WeightedCrossEntropy(CrossEntropy):
             self.q, self.qsum = q, np.sum(q, axis=1, keepdims=True)
             if self.needs_input_grad[1]:
                 self.logp = logp * w  # dl/dq = -(1 - eps) w log p
-            return self.reduce(-np.sum(q * logp, axis=1).reshape(batch))
+            return _to_dtype(self.reduce(-np.sum(q * logp, axis=1).reshape(batch)), z.dtype)
         self.rows, self.t = np.arange(s.shape[0]), t.reshape(-1)
-        r = _row_weights(self, z.dtype)
+        r = _row_weights(self, s.dtype)
         lse = lse[:, 0]
         l = r * (lse - s[self.rows, self.t])
         if eps:  # -sum_j w_j log p_j = W lse - sum_j w_j s_j
@@ -127,7 +130,7 @@ class WeightedCrossEntropy(CrossEntropy):
             l = (1 - eps) * l + (eps / n_classes) * smooth
         if self.mask is not None:
             l[self.mask] = 0
-        return _reduce_weighted(self, l.reshape(batch), r.sum())
+        return _to_dtype(_reduce_weighted(self, l.reshape(batch), r), z.dtype)
 
     def backward(self, gy):
         if self.soft:
@@ -183,7 +186,7 @@ class WeightedNLL(NLL):
         l = -r * x2[self.rows, self.t]
         if self.mask is not None:
             l[self.mask] = 0
-        return _reduce_weighted(self, l.reshape(self.shape[:1] + self.shape[2:] if x.ndim > 1 else ()), r.sum())
+        return _reduce_weighted(self, l.reshape(self.shape[:1] + self.shape[2:] if x.ndim > 1 else ()), r)
 
     def backward(self, gy):
         gx = np.zeros((self.rows.size, self.shape[1] if len(self.shape) > 1 else self.shape[0]), dtype=gy.dtype)

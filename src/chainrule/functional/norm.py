@@ -40,6 +40,8 @@ class BatchNorm(Function):
     Running statistics (training only, in place, PyTorch's convention):
         running_mean = (1 - momentum) * running_mean + momentum * mu
         running_var  = (1 - momentum) * running_var  + momentum * var * m / (m - 1)   (unbiased)
+    float16 inputs are computed in float32 (statistics, running averages, gradients) and y is rounded
+    to float16, as PyTorch does: float16 sums overflow past 65504 after a few hundred values.
     """
 
     def __init__(self, running_mean=None, running_var=None, training=False, momentum=0.1, eps=1e-5):
@@ -47,6 +49,9 @@ class BatchNorm(Function):
         self.training, self.momentum, self.eps = training, momentum, eps
 
     def forward(self, x, gamma=None, beta=None):
+        self.half = x.dtype == np.float16
+        if self.half:  # float16 sums overflow past 65504: compute in float32 and round y to float16, as PyTorch
+            x, gamma, beta = (None if v is None else v.astype(np.float32) for v in (x, gamma, beta))
         axes = (0,) + tuple(range(2, x.ndim))
         pshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # (C,) -> broadcastable against x
         m = x.size // x.shape[1]
@@ -73,10 +78,12 @@ class BatchNorm(Function):
         y = xhat.copy() if self.gamma is None else xhat * self.gamma
         if beta is not None:
             y += beta.reshape(pshape)
-        return y
+        return y.astype(np.float16) if self.half else y
 
     def backward(self, gy):
         xhat, inv_std, m = self.xhat, self.inv_std, self.m
+        if self.half:  # float32 like the forward; the engine rounds each gradient to its input's float16
+            gy = gy.astype(np.float32)
         needs = self.needs_input_grad + (False,) * (3 - len(self.needs_input_grad))
         gx = ggamma = gbeta = None
         gy_xhat = sum_gy = None
@@ -136,7 +143,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     >>> rm
     array([0.2, 2. ], dtype=float32)
     """
-    x = layer_input(x, weight)
+    x = layer_input(x, weight if weight is not None else running_mean)
     xs = np.shape(_data(x))
     if len(xs) < 2:
         raise ShapeError(f"{_layer}: input must have shape (N, C, ...) with a channel axis 1, got {xs}")
@@ -179,6 +186,9 @@ class LayerNorm(Function):
         self.k, self.eps = k, eps
 
     def forward(self, x, gamma=None, beta=None):
+        self.half = x.dtype == np.float16
+        if self.half:  # float16 squares and sums overflow: compute in float32 and round y to float16, as PyTorch
+            x, gamma, beta = (None if v is None else v.astype(np.float32) for v in (x, gamma, beta))
         axes = tuple(range(x.ndim - self.k, x.ndim))
         mu = x.mean(axis=axes, keepdims=True)
         xhat = x - mu
@@ -189,10 +199,14 @@ class LayerNorm(Function):
         y = xhat if gamma is None else xhat * gamma
         if beta is not None:
             y = y + beta
+        if self.half:
+            return y.astype(np.float16)
         return y.copy() if y is xhat else y
 
     def backward(self, gy):
         xhat, axes = self.xhat, self.axes
+        if self.half:
+            gy = gy.astype(np.float32)
         needs = self.needs_input_grad + (False,) * (3 - len(self.needs_input_grad))
         lead = tuple(range(xhat.ndim - self.k))
         gx = ggamma = gbeta = None

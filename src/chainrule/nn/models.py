@@ -32,10 +32,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import no_grad
-from ..backend import get_generator
-from ..errors import ArgumentError
+from ..backend import get_default_dtype, get_generator
+from ..errors import ArgumentError, ArgumentTypeError, DataError
 from . import init as _init
 from . import layers as L
+from ._model_args import as_generator, check_choice, pos_int, pos_ints, real, sample_shape
 from .module import Module, Sequential
 
 MODEL_NAMES = ("logreg", "shallow", "mlp", "cnn", "lstm", "resnet")
@@ -51,13 +52,19 @@ def activation_module(name: str) -> Module:
     """
     table = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU", "elu": "ELU",
              "gelu": "GELU", "softplus": "Softplus", "identity": "Identity"}
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"activation: expected a name ({', '.join(ACTIVATIONS)}), got {name!r}")
     if name not in table:
         raise ArgumentError(f"activation: unknown name {name!r}; valid names: {', '.join(ACTIVATIONS)}")
     return getattr(L, table[name])()
 
 
 def _init_linear(layer, scheme: str, nonlinearity: str, generator=None, std: float = 0.01) -> None:
-    """Fill a Linear (or Conv2d) layer's weight by ``scheme``; biases start at zero except for 'default'."""
+    """Fill a Linear (or Conv2d) layer's weight by ``scheme``; biases start at zero except for 'default'.
+
+    'default' keeps the weights the layer drew when it was built (PyTorch's scheme): build the layer
+    with the same ``generator``.
+    """
     w = layer.weight
     if scheme == "default":
         return
@@ -77,16 +84,21 @@ def _init_linear(layer, scheme: str, nonlinearity: str, generator=None, std: flo
 
 
 # ---------------------------------------------------------------------------------------- fully connected
-def logistic_regression(in_features: int, num_classes: int = 2) -> Module:
+def logistic_regression(in_features: int, num_classes: int = 2, generator=None) -> Module:
     """Logistic (two classes: one output unit) or softmax (C classes: C units) regression, z = x W^T + b.
 
     Math: p = sigmoid(z) with z = w . x + b for two classes; p = softmax(z) for C classes. The loss's
     gradient with respect to z is simply p - y, so dL/dW = (p - y)^T x / m.
 
+    ``generator`` (a seed or a NumPy Generator) draws the initial weights; by default the global one
+    (``cr.manual_seed``).
+
     >>> logistic_regression(64, 2).weight.shape, logistic_regression(64, 10).weight.shape
     ((1, 64), (10, 64))
     """
-    return L.Linear(in_features, 1 if num_classes <= 2 else num_classes)
+    where = "logistic_regression"
+    n_in, c = pos_int(where, "in_features", in_features), pos_int(where, "num_classes", num_classes)
+    return L.Linear(n_in, 1 if c <= 2 else c, generator=as_generator(where, generator))
 
 
 def shallow_net(in_features: int, hidden: int = 16, out_features: int = 1, activation: str = "tanh",
@@ -96,6 +108,8 @@ def shallow_net(in_features: int, hidden: int = 16, out_features: int = 1, activ
     Math: a1 = tanh(x W1^T + b1),  z2 = a1 W2^T + b2,  p = sigmoid(z2);
     dL/dz2 = p - y,  dL/da1 = dL/dz2 W2,  dL/dz1 = dL/da1 * (1 - a1^2).
 
+    ``init`` is a scheme of :func:`mlp`; ``generator`` (a seed or a NumPy Generator) draws every weight.
+
     >>> shallow_net(2, 4)
     Sequential(
       (0): Linear(in_features=2, out_features=4, bias=True)
@@ -103,9 +117,16 @@ def shallow_net(in_features: int, hidden: int = 16, out_features: int = 1, activ
       (2): Linear(in_features=4, out_features=1, bias=True)
     )  # 17 parameters
     """
-    net = Sequential(L.Linear(in_features, hidden), activation_module(activation), L.Linear(hidden, out_features))
-    _init_linear(net[0], init, activation, generator)
-    _init_linear(net[2], init, activation, generator)
+    where = "shallow_net"
+    n_in, n_h = pos_int(where, "in_features", in_features), pos_int(where, "hidden", hidden)
+    n_out = pos_int(where, "out_features", out_features)
+    check_choice(where, "activation", activation, ACTIVATIONS)
+    check_choice(where, "init", init, INITS)
+    gen = as_generator(where, generator)
+    net = Sequential(L.Linear(n_in, n_h, generator=gen), activation_module(activation),
+                     L.Linear(n_h, n_out, generator=gen))
+    _init_linear(net[0], init, activation, gen)
+    _init_linear(net[2], init, activation, gen)
     return net
 
 
@@ -123,29 +144,35 @@ def mlp(sizes, activation: str = "relu", init: str = "he", dropout: float = 0.0,
         He (Var w = 2/fan_in, for ReLU), Xavier (Var w = 2/(fan_in + fan_out), for tanh/sigmoid), N(0, init_std^2),
         all zeros (every hidden unit stays identical: the symmetry problem) or PyTorch's default.
     dropout : float
-        Drop probability after each hidden activation (0 disables dropout).
+        Drop probability after each hidden activation (0 disables dropout). The masks come from the
+        global generator (``cr.manual_seed``, or ``fit``'s seed), not from ``generator``.
     batchnorm : bool
         Normalise each hidden pre-activation with BatchNorm1d.
+    init_std : float
+        The standard deviation of the 'normal' scheme (finite, >= 0).
+    generator : int, numpy Generator or None
+        Draws every initial weight (whatever the scheme); None: the global generator.
 
     >>> net = mlp([3, 5, 5, 2], init="zeros")
     >>> float(abs(net[0].weight.numpy()).sum())
     0.0
     """
-    sizes = [int(s) for s in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ArgumentError(f"mlp: sizes must be at least [in, out] with positive widths, got {sizes}")
-    if not 0.0 <= dropout < 1.0:
-        raise ArgumentError(f"mlp: dropout must be in [0, 1), got {dropout}")
-    act_name = activation
+    where = "mlp"
+    sizes = pos_ints(where, "sizes", sizes, min_len=2)
+    check_choice(where, "activation", activation, ACTIVATIONS)
+    check_choice(where, "init", init, INITS)
+    dropout = real(where, "dropout", dropout, 0.0, 1.0)
+    init_std = real(where, "init_std", init_std)
+    gen = as_generator(where, generator)
     mods = []
     for i in range(len(sizes) - 1):
-        lin = L.Linear(sizes[i], sizes[i + 1])
-        _init_linear(lin, init, act_name, generator, init_std)
+        lin = L.Linear(sizes[i], sizes[i + 1], generator=gen)
+        _init_linear(lin, init, activation, gen, init_std)
         mods.append(lin)
         if i < len(sizes) - 2:
             if batchnorm:
                 mods.append(L.BatchNorm1d(sizes[i + 1]))
-            mods.append(activation_module(act_name))
+            mods.append(activation_module(activation))
             if dropout > 0:
                 mods.append(L.Dropout(dropout))
     return Sequential(*mods)
@@ -156,6 +183,7 @@ class ResidualMLP(Module):
 
     Math: each block computes h + F(h), so dL/dh = dL/dh' (I + dF/dh): the identity path carries the
     gradient unchanged through depth, which is why very deep residual networks still train.
+    ``generator`` (a seed or a NumPy Generator) draws every weight; by default the global one.
 
     >>> import chainrule as cr
     >>> ResidualMLP(2, 16, 3, num_blocks=4)(cr.randn(7, 2)).shape
@@ -163,17 +191,22 @@ class ResidualMLP(Module):
     """
 
     def __init__(self, in_features: int, hidden: int, out_features: int, num_blocks: int = 2,
-                 activation: str = "relu"):
+                 activation: str = "relu", generator=None):
         super().__init__()
-        self.stem = L.Linear(in_features, hidden)
-        self.blocks = [Sequential(L.Linear(hidden, hidden), activation_module(activation), L.Linear(hidden, hidden))
-                       for _ in range(num_blocks)]
+        where = "ResidualMLP"
+        n_in, hidden = pos_int(where, "in_features", in_features), pos_int(where, "hidden", hidden)
+        n_out, num_blocks = pos_int(where, "out_features", out_features), pos_int(where, "num_blocks", num_blocks)
+        check_choice(where, "activation", activation, ACTIVATIONS)
+        gen = as_generator(where, generator)
+        self.stem = L.Linear(n_in, hidden, generator=gen)
+        self.blocks = [Sequential(L.Linear(hidden, hidden, generator=gen), activation_module(activation),
+                                  L.Linear(hidden, hidden, generator=gen)) for _ in range(num_blocks)]
         for b in self.blocks:  # start each block near the identity
-            _init_linear(b[0], "he", activation)
-            _init.normal_(b[2].weight, 0.0, 0.1 / np.sqrt(hidden))
+            _init_linear(b[0], "he", activation, gen)
+            _init.normal_(b[2].weight, 0.0, 0.1 / np.sqrt(hidden), generator=gen)
             _init.zeros_(b[2].bias)
         self.act = activation_module(activation)
-        self.head = L.Linear(hidden, out_features)
+        self.head = L.Linear(hidden, n_out, generator=gen)
 
     def forward(self, x):
         h = self.stem(x)
@@ -187,31 +220,39 @@ def _conv_out(n: int, k: int, s: int = 1, p: int = 0) -> int:
     return (n + 2 * p - k) // s + 1
 
 
-def lenet(input_shape=(1, 28, 28), num_classes: int = 10, channels=(6, 16), hidden=(120, 84)) -> Sequential:
+def lenet(input_shape=(1, 28, 28), num_classes: int = 10, channels=(6, 16), hidden=(120, 84),
+          generator=None) -> Sequential:
     """A LeNet-style CNN: (Conv -> ReLU -> MaxPool 2x2) x 2 -> Flatten -> Linear -> ReLU -> ... -> Linear.
 
     For 28x28 inputs the convolutions are 5x5 (the first padded by 2), as in LeNet-5; for small images
     such as the 8x8 digits they are 3x3 with padding 1, so two poolings leave a 2x2 map.
+    ``input_shape`` is one image's (C, H, W), ``channels`` the two convolutions' widths, ``hidden`` the
+    widths of the fully connected layers, ``generator`` (a seed or a NumPy Generator) draws every weight.
 
     >>> import chainrule as cr
     >>> lenet((1, 8, 8), 10, channels=(8, 16), hidden=(32,))(cr.randn(2, 1, 8, 8)).shape
     (2, 10)
     """
-    c, h, w = (int(v) for v in input_shape)
+    where = "lenet"
+    c, h, w = sample_shape(where, input_shape, (3,))
+    num_classes = pos_int(where, "num_classes", num_classes)
+    c1, c2 = pos_ints(where, "channels", channels, length=2)
+    hidden = pos_ints(where, "hidden", hidden)
+    gen = as_generator(where, generator)
     small = min(h, w) < 16
     k, p1, p2 = (3, 1, 1) if small else (5, 2, 0)
-    c1, c2 = channels
-    mods = [L.Conv2d(c, c1, k, padding=p1), L.ReLU(), L.MaxPool2d(2),
-            L.Conv2d(c1, c2, k, padding=p2), L.ReLU(), L.MaxPool2d(2), L.Flatten()]
+    shape = (c, h, w)
     h, w = _conv_out(h, k, 1, p1) // 2, _conv_out(w, k, 1, p1) // 2
     h, w = _conv_out(h, k, 1, p2) // 2, _conv_out(w, k, 1, p2) // 2
     if h < 1 or w < 1:
-        raise ArgumentError(f"lenet: input_shape {tuple(input_shape)} is too small for two conv + pool stages")
+        raise ArgumentError(f"lenet: input_shape {shape} is too small for two conv + pool stages")
+    mods = [L.Conv2d(c, c1, k, padding=p1, generator=gen), L.ReLU(), L.MaxPool2d(2),
+            L.Conv2d(c1, c2, k, padding=p2, generator=gen), L.ReLU(), L.MaxPool2d(2), L.Flatten()]
     width = c2 * h * w
     for n in hidden:
-        mods += [L.Linear(width, n), L.ReLU()]
+        mods += [L.Linear(width, n, generator=gen), L.ReLU()]
         width = n
-    mods.append(L.Linear(width, num_classes))
+    mods.append(L.Linear(width, num_classes, generator=gen))
     return Sequential(*mods)
 
 
@@ -219,18 +260,23 @@ class LSTMClassifier(Module):
     """Read an image row by row (or a feature vector one value at a time) with an LSTM, classify the last state.
 
     Input (N, C, H, W) becomes a sequence of H steps of C*W features; input (N, F) becomes F steps of 1
-    feature. The last hidden state h_T goes through a Linear layer to give the logits.
+    feature. The last hidden state h_T goes through a Linear layer to give the logits. ``generator``
+    (a seed or a NumPy Generator) draws every weight; by default the global one.
 
     >>> import chainrule as cr
     >>> LSTMClassifier(8, 16, 10)(cr.randn(3, 1, 8, 8)).shape
     (3, 10)
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_classes: int, num_layers: int = 1):
+    def __init__(self, input_size: int, hidden_size: int, num_classes: int, num_layers: int = 1, generator=None):
         super().__init__()
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
-        self.lstm = L.LSTM(input_size, hidden_size, num_layers=num_layers, batch_first=True)
-        self.head = L.Linear(hidden_size, num_classes)
+        where = "LSTMClassifier"
+        self.input_size = pos_int(where, "input_size", input_size)
+        self.hidden_size = pos_int(where, "hidden_size", hidden_size)
+        num_classes, num_layers = pos_int(where, "num_classes", num_classes), pos_int(where, "num_layers", num_layers)
+        gen = as_generator(where, generator)
+        self.lstm = L.LSTM(self.input_size, self.hidden_size, num_layers=num_layers, batch_first=True, generator=gen)
+        self.head = L.Linear(self.hidden_size, num_classes, generator=gen)
 
     def forward(self, x):
         if x.ndim == 4:  # (N, C, H, W) -> (N, H, C*W): rows are time steps
@@ -249,17 +295,24 @@ class _GlobalAvgPool(Module):
         return x.mean(axis=(2, 3))
 
 
-def resnet(input_shape=(1, 28, 28), num_classes: int = 10, channels: int = 16, num_blocks: int = 2) -> Sequential:
+def resnet(input_shape=(1, 28, 28), num_classes: int = 10, channels: int = 16, num_blocks: int = 2,
+           generator=None) -> Sequential:
     """A small ResNet: Conv 3x3 -> BatchNorm -> ReLU -> ResidualBlock x num_blocks -> global average pool -> Linear.
+
+    ``generator`` (a seed or a NumPy Generator) draws every weight; by default the global one.
 
     >>> import chainrule as cr
     >>> resnet((1, 8, 8), 10, channels=8, num_blocks=1)(cr.randn(2, 1, 8, 8)).shape
     (2, 10)
     """
-    c = int(input_shape[0])
-    mods = [L.Conv2d(c, channels, 3, padding=1, bias=False), L.BatchNorm2d(channels), L.ReLU()]
-    mods += [L.ResidualBlock(channels) for _ in range(num_blocks)]
-    mods += [_GlobalAvgPool(), L.Linear(channels, num_classes)]
+    where = "resnet"
+    c = sample_shape(where, input_shape, (3,))[0]
+    num_classes, channels = pos_int(where, "num_classes", num_classes), pos_int(where, "channels", channels)
+    num_blocks = pos_int(where, "num_blocks", num_blocks)
+    gen = as_generator(where, generator)
+    mods = [L.Conv2d(c, channels, 3, padding=1, bias=False, generator=gen), L.BatchNorm2d(channels), L.ReLU()]
+    mods += [L.ResidualBlock(channels, generator=gen) for _ in range(num_blocks)]
+    mods += [_GlobalAvgPool(), L.Linear(channels, num_classes, generator=gen)]
     return Sequential(*mods)
 
 
@@ -270,6 +323,7 @@ class Autoencoder(Module):
     Math: h = act(x W_e^T + b_e),  x_hat = h W_d^T + b_d,  L = mean (x_hat - x)^2.
     Stacking the encoders of autoencoders trained one after another (each on the codes of the previous)
     is the notes' greedy layer-wise unsupervised pre-training: see :func:`pretrain_layerwise`.
+    ``generator`` (a seed or a NumPy Generator) draws every weight; by default the global one.
 
     >>> import chainrule as cr
     >>> ae = Autoencoder(8, 3)
@@ -277,16 +331,37 @@ class Autoencoder(Module):
     ((4, 8), (4, 3))
     """
 
-    def __init__(self, in_features: int, hidden: int, activation: str = "sigmoid"):
+    def __init__(self, in_features: int, hidden: int, activation: str = "sigmoid", generator=None):
         super().__init__()
-        self.encoder = Sequential(L.Linear(in_features, hidden), activation_module(activation))
-        self.decoder = L.Linear(hidden, in_features)
+        where = "Autoencoder"
+        n_in, hidden = pos_int(where, "in_features", in_features), pos_int(where, "hidden", hidden)
+        check_choice(where, "activation", activation, ACTIVATIONS)
+        gen = as_generator(where, generator)
+        self.encoder = Sequential(L.Linear(n_in, hidden, generator=gen), activation_module(activation))
+        self.decoder = L.Linear(hidden, n_in, generator=gen)
 
     def encode(self, x):
         return self.encoder(x)
 
     def forward(self, x):
         return self.decoder(self.encoder(x))
+
+
+def _pretrain_data(where: str, x, n_x: int) -> np.ndarray:
+    """The pre-training inputs: a non-empty, finite (N, n_x) array in the default dtype (the weights')."""
+    from ..autograd.tensor import Tensor
+
+    a = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise DataError(f"{where}: x must be a numeric array, got dtype {a.dtype}")
+    if a.ndim != 2 or a.shape[1] != n_x:
+        raise DataError(f"{where}: x must have shape (N, {n_x}) (sizes[0] = {n_x} features), got {a.shape}")
+    if a.shape[0] == 0:
+        raise DataError(f"{where}: x is empty (shape {a.shape}); nothing to pre-train on")
+    a = a.astype(get_default_dtype(), copy=False)
+    if not np.isfinite(a).all():
+        raise DataError(f"{where}: x holds NaN or inf (after conversion to {a.dtype})")
+    return a
 
 
 def pretrain_layerwise(x: np.ndarray, sizes, activation: str = "sigmoid", epochs: int = 5, lr: float = 0.5,
@@ -298,21 +373,45 @@ def pretrain_layerwise(x: np.ndarray, sizes, activation: str = "sigmoid", epochs
     Parameters
     ----------
     x : ndarray, shape (N, sizes[0])
+        The inputs (N >= 1, finite); computed in the default dtype.
     sizes : list of int
         ``[n_x, n_1, ..., n_k]``: the widths of the hidden layers to pre-train.
+    activation : str
+        The encoders' activation, one of :data:`ACTIVATIONS`.
+    epochs, batch_size : int
+        Passes over the data per autoencoder (>= 1), and samples per step (>= 1).
+    lr : float
+        The step size (finite, > 0).
+    seed : int, numpy Generator or None
+        Seeds everything drawn: every autoencoder's initial weights and the batch order, so two calls
+        with the same seed give the same autoencoders. None: chainrule's global generator.
+    verbose : bool
+        Print the reconstruction error after each epoch.
 
     Returns
     -------
     list of Autoencoder
         One per hidden layer; ``ae.encoder[0]`` is the pre-trained Linear layer to copy into a network.
+
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).random((32, 6))
+    >>> aes = pretrain_layerwise(x, [6, 4, 2], epochs=1, seed=0)
+    >>> [ae.encoder[0].weight.shape for ae in aes]
+    [(4, 6), (2, 4)]
     """
     from ..autograd.tensor import Tensor
 
-    rng = get_generator(seed)
-    codes = np.asarray(x)
+    where = "pretrain_layerwise"
+    sizes = pos_ints(where, "sizes", sizes, min_len=2)
+    check_choice(where, "activation", activation, ACTIVATIONS)
+    epochs, batch_size = pos_int(where, "epochs", epochs), pos_int(where, "batch_size", batch_size)
+    lr = real(where, "lr", lr, open_low=True)
+    gen = as_generator(where, seed, "seed")
+    rng = gen if gen is not None else get_generator(None)  # one generator: weights and batch order
+    codes = _pretrain_data(where, x, sizes[0])
     aes = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        ae = Autoencoder(n_in, n_out, activation)
+        ae = Autoencoder(n_in, n_out, activation, generator=rng)
         for epoch in range(epochs):
             order = rng.permutation(len(codes))
             total = 0.0
@@ -337,12 +436,19 @@ def _flat(input_shape) -> int:
     return int(np.prod(input_shape))
 
 
+def _widths(name: str, v) -> list:
+    """``hidden`` or ``channels`` given as one int or a list of them."""
+    return [pos_int(f"model {name!r}", "hidden", v)] if isinstance(v, (int, np.integer)) and not isinstance(
+        v, bool) else pos_ints(f"model {name!r}", "hidden", v)
+
+
 def get_model(name: str, input_shape, num_classes: int, **kw) -> Module:
     """Build the command-line network ``name`` for inputs of ``input_shape`` (one sample) and ``num_classes`` outputs.
 
     ``num_classes`` is the number of output units: C for C-class classification, 1 for regression.
-    Keyword arguments go to the builder: ``hidden`` (an int, or a list of widths for ``mlp``), ``activation``,
-    ``init``, ``dropout``, ``batchnorm``, ``channels``, ``num_blocks``, ``num_layers``.
+    Keyword arguments go to the builder: ``hidden`` (an int, or a list of widths for ``mlp`` and ``cnn``),
+    ``activation``, ``init``, ``dropout``, ``batchnorm``, ``channels``, ``num_blocks``, ``num_layers``, and
+    ``generator`` (a seed or a NumPy Generator drawing every initial weight; default: the global one).
 
     ========  ==========================================================================================
     name      network
@@ -358,43 +464,48 @@ def get_model(name: str, input_shape, num_classes: int, **kw) -> Module:
     >>> get_model("mlp", (2,), 3, hidden=[8]).state_dict()["1.weight"].shape
     (8, 2)
     """
-    shape = tuple(int(s) for s in input_shape)
+    if not isinstance(name, str) or name not in MODEL_NAMES:
+        raise ArgumentError(f"unknown model {name!r}; valid models: {', '.join(MODEL_NAMES)}")
+    where = f"model {name!r}"
+    shape = sample_shape(where, input_shape, (1, 2, 3))
+    num_classes = pos_int(where, "num_classes", num_classes)
     kw = dict(kw)
+    gen = as_generator(where, kw.pop("generator", None))
 
     def take(key, default):
         return kw.pop(key, default)
 
-    if name == "logreg":
-        net = Sequential(L.Flatten(), L.Linear(_flat(shape), num_classes))
-    elif name == "shallow":
-        net = Sequential(L.Flatten(), *shallow_net(_flat(shape), int(take("hidden", 32)), num_classes,
-                                                   take("activation", "tanh"), take("init", "xavier")))
-    elif name == "mlp":
-        hidden = take("hidden", [256, 128])
-        hidden = [int(hidden)] if isinstance(hidden, (int, np.integer)) else [int(h) for h in hidden]
-        net = Sequential(L.Flatten(), *mlp([_flat(shape), *hidden, num_classes], take("activation", "relu"),
-                                           take("init", "he"), float(take("dropout", 0.0)),
-                                           bool(take("batchnorm", False))))
-    elif name == "cnn":
-        if len(shape) != 3:
-            raise ArgumentError(f"model 'cnn' needs image inputs of shape (C, H, W), got samples of shape {shape}; "
-                                "use mlp, shallow, logreg, lstm or resnet for vectors")
-        small = min(shape[1:]) < 16
-        net = lenet(shape, num_classes, channels=tuple(take("channels", (16, 32) if small else (6, 16))),
-                    hidden=tuple(take("hidden", (64,) if small else (120, 84))))
-    elif name == "lstm":
-        size = shape[0] * shape[2] if len(shape) == 3 else 1
-        if len(shape) not in (1, 3):
-            raise ArgumentError(f"model 'lstm' needs samples of shape (C, H, W) or (F,), got {shape}")
-        net = LSTMClassifier(size, int(take("hidden", 64)), num_classes, int(take("num_layers", 1)))
-    elif name == "resnet":
-        if len(shape) == 3:
-            net = resnet(shape, num_classes, int(take("channels", 16)), int(take("num_blocks", 2)))
-        else:
-            net = Sequential(L.Flatten(), ResidualMLP(_flat(shape), int(take("hidden", 64)), num_classes,
-                                                      int(take("num_blocks", 2))))
-    else:
-        raise ArgumentError(f"unknown model {name!r}; valid models: {', '.join(MODEL_NAMES)}")
+    try:
+        if name == "logreg":
+            net = Sequential(L.Flatten(), L.Linear(_flat(shape), num_classes, generator=gen))
+        elif name == "shallow":
+            net = Sequential(L.Flatten(), *shallow_net(_flat(shape), take("hidden", 32), num_classes,
+                                                       take("activation", "tanh"), take("init", "xavier"), gen))
+        elif name == "mlp":
+            hidden = _widths(name, take("hidden", [256, 128]))
+            net = Sequential(L.Flatten(), *mlp([_flat(shape), *hidden, num_classes], take("activation", "relu"),
+                                               take("init", "he"), take("dropout", 0.0),
+                                               bool(take("batchnorm", False)), generator=gen))
+        elif name == "cnn":
+            if len(shape) != 3:
+                raise ArgumentError(f"model 'cnn' needs image inputs of shape (C, H, W), got samples of shape "
+                                    f"{shape}; use mlp, shallow, logreg, lstm or resnet for vectors")
+            small = min(shape[1:]) < 16
+            net = lenet(shape, num_classes, channels=take("channels", (16, 32) if small else (6, 16)),
+                        hidden=_widths(name, take("hidden", (64,) if small else (120, 84))), generator=gen)
+        elif name == "lstm":
+            if len(shape) not in (1, 3):
+                raise ArgumentError(f"model 'lstm' needs samples of shape (C, H, W) or (F,), got {shape}")
+            size = shape[0] * shape[2] if len(shape) == 3 else 1
+            net = LSTMClassifier(size, take("hidden", 64), num_classes, take("num_layers", 1), generator=gen)
+        elif len(shape) == 3:  # resnet on images
+            net = resnet(shape, num_classes, take("channels", 16), take("num_blocks", 2), generator=gen)
+        else:  # resnet on vectors
+            net = Sequential(L.Flatten(), ResidualMLP(_flat(shape), take("hidden", 64), num_classes,
+                                                      take("num_blocks", 2), generator=gen))
+    except (ArgumentError, ArgumentTypeError) as e:
+        msg = str(e)
+        raise type(e)(msg if msg.startswith(where) else f"{where}: {msg}") from None
     if kw:
         raise ArgumentError(f"model {name!r}: unknown option(s) {', '.join(sorted(kw))}")
     return net

@@ -17,6 +17,7 @@ value at the new step, starting from the group's learning rate when the schedule
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -76,6 +77,73 @@ def linear_warmup(t: int, lr: float, warmup_steps: int, start_factor: float = 0.
     return lr * (start_factor + (1.0 - start_factor) * t / warmup_steps)
 
 
+# --------------------------------------------------------------------------- state-dict checks
+# PyTorch's schedulers keep these bookkeeping entries too: a PyTorch state dict loads, and they are ignored
+_TORCH_KEYS = frozenset({"_step_count", "_is_initial", "_get_lr_called_within_step", "_last_lr", "verbose",
+                         "default_min_lr", "mode_worse"})
+
+
+def _steps(owner: str, name: str, n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ArgumentError(f"{owner}: {name} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def _count(owner: str, name: str, n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ArgumentError(f"{owner}: {name} must be a non-negative integer, got {n!r}")
+    return int(n)
+
+
+def _positive(owner: str, name: str, v) -> float:
+    v = check_number(owner, name, v)
+    if v <= 0:
+        raise ArgumentError(f"{owner}: {name} must be > 0, got {v!r}")
+    return v
+
+
+def _fraction(owner: str, name: str, v) -> float:
+    return check_number(owner, name, v, 0.0, 1.0)
+
+
+def _choice(*valid):
+    def check(owner: str, name: str, v) -> str:
+        if not isinstance(v, str) or v not in valid:
+            raise ArgumentError(f"{owner}: {name} must be {' or '.join(map(repr, valid))}, got {v!r:.60}")
+        return v
+    return check
+
+
+def _rates(owner: str, name: str, v, n: int) -> list:
+    """A list of n learning rates (finite numbers >= 0), one per param group."""
+    if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, (list, tuple, np.ndarray)) or np.ndim(v) != 1:
+        raise ArgumentError(f"{owner}: {name} must be a list of learning rates, one per param group, got {v!r:.80}")
+    rates = [check_number(owner, f"{name}[{i}]", x) for i, x in enumerate(v)]
+    if len(rates) != n:
+        raise ArgumentError(f"{owner}: {name} has {len(rates)} values for {n} param groups")
+    return rates
+
+
+def _checked(where: str, state_dict, checks: dict) -> dict:
+    """Every key of ``checks`` present in ``state_dict`` (a dict) and valid, no key that is not (PyTorch's
+    bookkeeping keys aside): the values as checked, or a StateDictError naming the scheduler and the key."""
+    if not isinstance(state_dict, Mapping):
+        raise StateDictError(f"{where}: expected a dict from state_dict(), got {type(state_dict).__name__} "
+                             f"{state_dict!r:.60}")
+    missing = [k for k in checks if k not in state_dict]
+    unexpected = sorted(repr(k) for k in state_dict if k not in checks and k not in _TORCH_KEYS)
+    if missing or unexpected:
+        parts = ([f"missing key(s) {', '.join(map(repr, missing))}"] if missing else []) + \
+            ([f"unexpected key(s) {', '.join(unexpected)}"] if unexpected else [])
+        hint = (f" (this scheduler keeps {', '.join(map(repr, checks))}: is this the state dict of another kind "
+                "of scheduler?)") if unexpected else ""
+        raise StateDictError(f"{where}: {'; '.join(parts)}{hint}")
+    try:
+        return {k: check(where, k, state_dict[k]) for k, check in checks.items()}
+    except (ArgumentError, ArgumentTypeError) as e:
+        raise StateDictError(str(e)) from None
+
+
 # ------------------------------------------------------------------------------- scheduler classes
 class LRScheduler:
     """Base class: sets each param group's lr to ``lr_at(t, base_lr)`` at construction (t = 0) and every step.
@@ -83,7 +151,9 @@ class LRScheduler:
     Attributes: ``optimizer``, ``base_lrs`` (each group's lr when the schedule began), ``last_epoch`` (t).
     """
 
-    _hyper: tuple = ()  # names of the attributes a state dict keeps besides last_epoch and base_lrs
+    # the attributes a state dict keeps besides last_epoch and base_lrs, each with the check
+    # check(owner, name, value) -> value that its constructor applies (load_state_dict applies it too)
+    _hyper: dict = {}
 
     def __init__(self, optimizer: Optimizer) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -117,30 +187,28 @@ class LRScheduler:
         d.update({k: getattr(self, k) for k in self._hyper})
         return d
 
+    def _check_state(self, state_dict, where: str | None = None) -> dict:
+        """The state dict's values, each checked as the constructor checks it (see :func:`_checked`)."""
+        where = where or f"{type(self).__name__}.load_state_dict"
+        n = len(self.optimizer.param_groups)
+        checks = {"last_epoch": _count, "base_lrs": lambda o, k, v: _rates(o, k, v, n), **self._hyper}
+        return _checked(where, state_dict, checks)
+
     def load_state_dict(self, state_dict: dict) -> None:
-        """Continue from a saved position: restores t, the base learning rates and the hyperparameters."""
-        try:
-            self.last_epoch = int(state_dict["last_epoch"])
-            self.base_lrs = [float(x) for x in state_dict["base_lrs"]]
-            for k in self._hyper:
-                if k in state_dict:
-                    setattr(self, k, state_dict[k])
-        except (KeyError, TypeError, ValueError) as e:
-            raise StateDictError(f"{type(self).__name__}.load_state_dict: malformed state dict ({e})") from None
-        if len(self.base_lrs) != len(self.optimizer.param_groups):
-            raise StateDictError(f"{type(self).__name__}.load_state_dict: {len(self.base_lrs)} base lrs for "
-                                 f"{len(self.optimizer.param_groups)} param groups")
+        """Continue from a saved position: restores t, the base learning rates and the hyperparameters.
+
+        Everything is checked before anything changes: a state dict that is not a dict, lacks a key, has
+        a key this scheduler does not keep (another kind of scheduler's) or a value its constructor would
+        refuse raises :class:`StateDictError` naming the scheduler and the key. PyTorch's state dicts of
+        the same scheduler load (their bookkeeping entries ``_step_count``, ``_last_lr``... are ignored).
+        """
+        for k, v in self._check_state(state_dict).items():
+            setattr(self, k, v)
         self._apply()
 
     def __repr__(self) -> str:
         hp = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyper)
         return f"{type(self).__name__}({hp}, last_epoch={self.last_epoch})"
-
-
-def _steps(owner: str, name: str, n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ArgumentError(f"{owner}: {name} must be a positive integer, got {n!r}")
-    return int(n)
 
 
 class LinearDecay(LRScheduler):
@@ -149,7 +217,7 @@ class LinearDecay(LRScheduler):
     Math: lr(t) = lr_start - (lr_start - lr_end) * t / N for t < N;  lr(t) = lr_end for t >= N.
     """
 
-    _hyper = ("lr_end", "total_steps")
+    _hyper = {"lr_end": check_number, "total_steps": _steps}
 
     def __init__(self, optimizer: Optimizer, lr_end: float, total_steps: int) -> None:
         self.lr_end = check_number("LinearDecay", "lr_end", lr_end)
@@ -167,7 +235,7 @@ class ExponentialDecay(LRScheduler):
     Both learning rates must be > 0.
     """
 
-    _hyper = ("lr_end", "total_steps")
+    _hyper = {"lr_end": _positive, "total_steps": _steps}
 
     def __init__(self, optimizer: Optimizer, lr_end: float, total_steps: int) -> None:
         self.lr_end = check_number("ExponentialDecay", "lr_end", lr_end)
@@ -180,6 +248,13 @@ class ExponentialDecay(LRScheduler):
     def lr_at(self, t: int, base_lr: float) -> float:
         return exponential_decay(t, base_lr, self.lr_end, self.total_steps)
 
+    def _check_state(self, state_dict, where: str | None = None) -> dict:
+        where = where or "ExponentialDecay.load_state_dict"
+        values = super()._check_state(state_dict, where)
+        if any(lr <= 0 for lr in values["base_lrs"]):
+            raise StateDictError(f"{where}: base_lrs must all be > 0, got {values['base_lrs']}")
+        return values
+
 
 class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` steps.
@@ -187,7 +262,7 @@ class StepLR(LRScheduler):
     Math: lr(t) = lr_start * gamma^floor(t / step_size).
     """
 
-    _hyper = ("step_size", "gamma")
+    _hyper = {"step_size": _steps, "gamma": check_number}
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         self.step_size = _steps("StepLR", "step_size", step_size)
@@ -204,7 +279,7 @@ class CosineAnnealingLR(LRScheduler):
     Math: lr(t) = eta_min + (lr_start - eta_min) * (1 + cos(pi * t / T_max)) / 2.
     """
 
-    _hyper = ("T_max", "eta_min")
+    _hyper = {"T_max": _steps, "eta_min": check_number}
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         self.T_max = _steps("CosineAnnealingLR", "T_max", T_max)
@@ -225,7 +300,7 @@ class LinearWarmup(LRScheduler):
     ``LinearWarmup(opt, 5, after=CosineAnnealingLR(opt, T_max=95))``; only the warm-up's ``step()`` is called.
     """
 
-    _hyper = ("warmup_steps", "start_factor")
+    _hyper = {"warmup_steps": _steps, "start_factor": _fraction}
 
     def __init__(self, optimizer: Optimizer, warmup_steps: int, start_factor: float = 0.1,
                  after: LRScheduler | None = None) -> None:
@@ -247,13 +322,26 @@ class LinearWarmup(LRScheduler):
             d["after"] = self.after.state_dict()
         return d
 
+    def _check_state(self, state_dict, where: str | None = None) -> dict:
+        where = where or "LinearWarmup.load_state_dict"
+        if self.after is None:
+            return super()._check_state(state_dict, where)
+        own = {k: v for k, v in state_dict.items() if k != "after"} if isinstance(state_dict, Mapping) else state_dict
+        values = super()._check_state(own, where)
+        if "after" not in state_dict:
+            raise StateDictError(f"{where}: missing key 'after' (the state of the {type(self.after).__name__} "
+                                 "that follows the warm-up)")
+        after = self.after._check_state(state_dict["after"], f"{where}: 'after' ({type(self.after).__name__})")
+        values["after"] = {k: after[k] for k in self.after._hyper}
+        return values
+
     def load_state_dict(self, state_dict: dict) -> None:
-        if self.after is not None and "after" in state_dict:
-            after = {k: v for k, v in state_dict["after"].items()}
-            for k in self.after._hyper:
-                if k in after:
-                    setattr(self.after, k, after[k])
-        super().load_state_dict(state_dict)
+        values = self._check_state(state_dict)
+        for k, v in values.pop("after", {}).items():
+            setattr(self.after, k, v)
+        for k, v in values.items():
+            setattr(self, k, v)
+        self._apply()
 
 
 class FunctionLR(LRScheduler):
@@ -310,6 +398,7 @@ class ReduceLROnPlateau:
     """
 
     _hyper = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lrs", "eps")
+    _counters = ("best", "num_bad_epochs", "cooldown_counter", "last_epoch")
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0.0,
@@ -375,15 +464,29 @@ class ReduceLROnPlateau:
         return [float(g["lr"]) for g in self.optimizer.param_groups]
 
     def state_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in self._hyper}
-        d.update(best=self.best, num_bad_epochs=self.num_bad_epochs, cooldown_counter=self.cooldown_counter,
-                 last_epoch=self.last_epoch)
-        return d
+        return {k: getattr(self, k) for k in (*self._hyper, *self._counters)}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        for k in (*self._hyper, "best", "num_bad_epochs", "cooldown_counter", "last_epoch"):
-            if k in state_dict:
-                setattr(self, k, list(state_dict[k]) if k == "min_lrs" else state_dict[k])
+        """Restore the settings and the counters saved by :meth:`state_dict`.
+
+        Everything is checked before anything changes, as the constructor checks it: a state dict that is
+        not a dict, lacks a key, has a key this scheduler does not keep or holds a bad value raises
+        :class:`StateDictError` naming the key. A PyTorch ReduceLROnPlateau's state dict loads too.
+        """
+        n = len(self.optimizer.param_groups)
+
+        def best(owner, name, v):
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or math.isnan(v):
+                raise ArgumentError(f"{owner}: {name} must be a number (inf before the first step), got {v!r:.60}")
+            return float(v)
+
+        checks = {"mode": _choice("min", "max"), "threshold_mode": _choice("rel", "abs"),
+                  "factor": lambda o, k, v: check_number(o, k, v, 0.0, 1.0, high_open=True), "patience": _count,
+                  "threshold": check_number, "cooldown": _count, "min_lrs": lambda o, k, v: _rates(o, k, v, n),
+                  "eps": check_number, "best": best, "num_bad_epochs": _count, "cooldown_counter": _count,
+                  "last_epoch": _count}
+        for k, v in _checked("ReduceLROnPlateau.load_state_dict", state_dict, checks).items():
+            setattr(self, k, v)
 
     def __repr__(self) -> str:
         return f"ReduceLROnPlateau(mode={self.mode!r}, factor={self.factor}, patience={self.patience})"

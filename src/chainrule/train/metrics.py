@@ -13,7 +13,8 @@ as BCE's 0./1. targets) of shape (N,) or (N, 1), or one-hot rows of shape (N, C)
 - one float score per sample, of shape (N,) or (N, 1), for two classes. The rule depends on the shape
   and on ``from_logits`` only, never on the values: with ``from_logits=True`` (the default, since
   chainrule's models output logits) class 1 is ``score > 0``, that is sigmoid(score) > 0.5; with
-  ``from_logits=False`` the scores are probabilities and class 1 is ``p > 0.5``.
+  ``from_logits=False`` the scores are probabilities and class 1 is ``p > 0.5``. Labels in {-1, +1}
+  (the hinge loss's) count +1 as class 1 and -1 as class 0, so the prediction is sign(score).
 
 ``fit`` and ``evaluate`` pick ``from_logits`` from the loss: False for ``nn.BCELoss`` and
 ``F.binary_cross_entropy`` (which take probabilities), True otherwise.
@@ -78,7 +79,18 @@ def _pair(y_true, y_pred, from_logits: bool = True, where: str = "metrics") -> t
     t = _labels(y_true, where)
     if t.size == 0:
         raise ArgumentError(f"{where}: got no samples")
-    return t, _predicted_labels(y_pred, len(t), from_logits)
+    p = _predicted_labels(y_pred, len(t), from_logits)
+    if _is_score(y_pred) and t.min() == -1 and np.all((t == -1) | (t == 1)):
+        # hinge-loss labels {-1, +1} against one score per sample: class 1 is +1 (sign(score) = +1), and -1
+        # is class 0, the class a score <= 0 predicts
+        t = (t == 1).astype(np.int64)
+    return t, p
+
+
+def _is_score(y_pred) -> bool:
+    """One floating score per sample (shape (N,) or (N, 1)): the two-class case."""
+    p = np.asarray(getattr(y_pred, "data", y_pred))
+    return p.dtype.kind == "f" and (p.ndim == 1 or (p.ndim == 2 and p.shape[1] == 1))
 
 
 def accuracy(y_true, y_pred, *, from_logits: bool = True) -> float:
@@ -91,6 +103,8 @@ def accuracy(y_true, y_pred, *, from_logits: bool = True) -> float:
     0.6666666666666666
     >>> accuracy([1, 1, 0], [0.2, 0.6, -1.5]), accuracy([1, 1, 0], [0.2, 0.6, 0.1], from_logits=False)
     (1.0, 0.6666666666666666)
+    >>> accuracy([1, -1, -1, 1], [0.7, -0.2, 0.3, 2.0])  # hinge labels {-1, +1}: sign(score) against the label
+    0.75
     """
     t, p = _pair(y_true, y_pred, from_logits, "accuracy")
     return float(np.count_nonzero(t == p) / len(t))

@@ -31,6 +31,9 @@ class Conv2d(Module):
     the flipped kernel.
     Initialisation (PyTorch's default): kaiming_uniform_(W, a=sqrt(5)), i.e. W ~ U(-1/sqrt(fan_in),
     1/sqrt(fan_in)), and b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), with fan_in = in/groups * kh * kw.
+    The layer computes in its weight's dtype: lists become the default dtype, and integer or floating
+    inputs of another dtype are cast to the weight's (a tensor that requires grad gets its gradient
+    back in its own dtype).
 
     Parameters
     ----------

@@ -20,7 +20,9 @@ class Linear(Module):
     Math: y = x W^T + b;  dL/dx = dL/dy W,  dL/dW = dL/dy^T x,  dL/db = sum over the batch of dL/dy.
     Initialisation (PyTorch's default): W, b ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
     Sizes may be 0, as in PyTorch (``Linear(0, n)`` then returns its bias, which is 0).
-    Python lists become arrays of the default dtype and integer inputs the weight's dtype.
+    Python lists become arrays of the default dtype and integer inputs the weight's dtype. A floating input
+    of another dtype is cast to the weight's dtype (a float32 layer computes in float32 on float64 data,
+    as ``train.fit`` casts); a tensor that requires grad gets its gradient back in its own dtype.
 
     >>> import chainrule as cr
     >>> cr.nn.Linear(3, 2)(cr.ones(5, 3)).shape

@@ -53,7 +53,8 @@ class _BatchNorm(Module):
         return f"{type(self).__name__}({self.num_features})"
 
     def forward(self, x):
-        x = layer_input(x, self.weight)  # lists: the default dtype; integers: the weights' dtype
+        # lists: the default dtype; integers and other floats: the dtype of the weights (or running statistics)
+        x = layer_input(x, self.weight if self.weight is not None else self.running_mean)
         shape = x.shape
         if len(shape) not in self._ndims:
             raise ShapeError(f"{self._name()}: expected input of shape {self._layout}, got {tuple(shape)}")
