@@ -189,15 +189,25 @@ def default_generator() -> np.random.Generator:
     return _generator
 
 
-def get_generator(seed_or_gen=None) -> np.random.Generator:
+def check_seed(seed, where: str, name: str = "seed") -> int | None:
+    """``seed`` as a non-negative int, or None; anything else is named in an error (not NumPy's)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ArgumentTypeError(f"{where}: {name} must be a non-negative integer or None, got "
+                                f"{type(seed).__name__} {seed!r:.60}")
+    if seed < 0:
+        raise ArgumentError(f"{where}: {name} must be a non-negative integer or None, got {seed!r}")
+    return int(seed)
+
+
+def get_generator(seed_or_gen=None, where: str = "generator", name: str = "generator") -> np.random.Generator:
     """A generator from a seed, an existing generator, or ``None`` (the global one)."""
     if seed_or_gen is None:
         return default_generator()
     if isinstance(seed_or_gen, np.random.Generator):
         return seed_or_gen
-    if isinstance(seed_or_gen, (int, np.integer)) and not isinstance(seed_or_gen, bool):
-        return np.random.default_rng(int(seed_or_gen))
-    raise ArgumentError(f"expected a seed (int), a numpy Generator or None, got {type(seed_or_gen).__name__}")
+    return np.random.default_rng(check_seed(seed_or_gen, where, f"{name} (a seed or a numpy Generator)"))
 
 
 # --------------------------------------------------------------------------------------- broadcasting

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..backend import check_seed
 from ..errors import ArgumentError, ArgumentTypeError, DataError
 
 
@@ -102,18 +103,6 @@ def _fraction(value, name: str, where: str) -> float:
     if not 0.0 < float(value) < 1.0:
         raise ArgumentError(f"{where}: {name} must lie strictly between 0 and 1, got {value!r}")
     return float(value)
-
-
-def check_seed(seed, where: str) -> int | None:
-    """``seed`` as a non-negative int, or None; anything else is named in an error (not NumPy's)."""
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ArgumentTypeError(f"{where}: seed must be a non-negative integer or None, got "
-                                f"{type(seed).__name__} {seed!r:.60}")
-    if seed < 0:
-        raise ArgumentError(f"{where}: seed must be a non-negative integer or None, got {seed!r}")
-    return int(seed)
 
 
 def split_indices(n: int, val_fraction: float, seed: int | None = 0, stratify=None,

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from .._files import read_bytes
+from ..backend import check_seed
 from ..errors import ArgumentError, ArgumentTypeError, DataError, FileFormatError
-from .dataset import check_seed, split_indices
+from .dataset import split_indices
 from .preprocessing import Standardizer
 
 _F32_MAX = float(np.finfo(np.float32).max)

@@ -57,14 +57,7 @@ def check_choice(where: str, name: str, v, valid: tuple) -> str:
 
 def as_generator(where: str, generator, name: str = "generator"):
     """One Generator for a whole builder (a seed would restart for every layer), or None for the global one."""
-    if generator is None or isinstance(generator, np.random.Generator):
-        return generator
-    if isinstance(generator, bool) or not isinstance(generator, (int, np.integer)):
-        raise ArgumentTypeError(f"{where}: {name} must be a seed (int >= 0), a numpy Generator or None, "
-                                f"got {generator!r}")
-    if generator < 0:
-        raise ArgumentError(f"{where}: {name} must be a non-negative integer seed, got {generator!r}")
-    return get_generator(int(generator))
+    return None if generator is None else get_generator(generator, where, name)
 
 
 def sample_shape(where: str, shape, lengths: tuple) -> tuple:
