@@ -193,15 +193,16 @@ def check_seed(seed, where: str, name: str = "seed") -> int | None:
     """``seed`` as a non-negative int, or None; anything else is named in an error (not NumPy's)."""
     if seed is None:
         return None
+    what = f"{where}: {name}" if where else name
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ArgumentTypeError(f"{where}: {name} must be a non-negative integer or None, got "
-                                f"{type(seed).__name__} {seed!r:.60}")
+        raise ArgumentTypeError(f"{what} must be a non-negative integer or None, got {type(seed).__name__} "
+                                f"{seed!r:.60}")
     if seed < 0:
-        raise ArgumentError(f"{where}: {name} must be a non-negative integer or None, got {seed!r}")
+        raise ArgumentError(f"{what} must be a non-negative integer or None, got {seed!r}")
     return int(seed)
 
 
-def get_generator(seed_or_gen=None, where: str = "generator", name: str = "generator") -> np.random.Generator:
+def get_generator(seed_or_gen=None, where: str = "", name: str = "generator") -> np.random.Generator:
     """A generator from a seed, an existing generator, or ``None`` (the global one)."""
     if seed_or_gen is None:
         return default_generator()
