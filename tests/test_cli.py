@@ -99,7 +99,7 @@ def test_predict_npy_and_png(digits_run, tmp_path):
     assert code == 0, err
     preds = stdout.split()
     assert len(preds) == 7 and all(p in [str(i) for i in range(10)] for p in preds)
-    from chainrule._runner import load_run
+    from chainrule._runeval import load_run
 
     _, model = load_run(str(out))
     expected = cr.train.predict(model, x[:6]).argmax(axis=1)

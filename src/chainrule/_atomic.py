@@ -214,3 +214,27 @@ def publish_folder(tmp: str, base: str, number: int = 1, reuse_empty: bool = Fal
             raise
         return path
     raise OSError(errno.EEXIST, "no free folder name", base)
+
+
+def replace_folder(tmp: str, dest: str) -> str:
+    """Put the finished folder ``tmp`` in the place of the existing folder ``dest``; return ``dest``.
+
+    ``dest`` is first renamed to a hidden ``.NAME.old-*`` folder next to it, then ``tmp`` renamed to
+    ``dest``, then the old folder removed: a reader sees the old folder or the new one, each whole (for
+    an instant, neither); if the second rename fails the old folder is put back.
+    """
+    import shutil
+
+    os.chmod(tmp, 0o777 & ~_UMASK)
+    parent, name = os.path.split(os.path.abspath(dest))
+    old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+    os.rename(dest, old)  # onto the empty folder just made (POSIX allows it)
+    try:
+        os.rename(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.rename(old, dest)
+        raise
+    _fsync_dir(parent)
+    shutil.rmtree(old, ignore_errors=True)
+    return dest

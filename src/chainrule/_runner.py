@@ -11,11 +11,16 @@ Ctrl-C (and SIGTERM / SIGHUP, which the command line turns into ``_atomic.Interr
 run: during an epoch the last complete epoch is saved with a checkpoint; after the last epoch the trained
 run is saved (without a test result if the test pass was cut short); while the folder is being written
 the signal waits until it is in place. The exit status is then 128 + the signal number (130 for Ctrl-C).
+
+``chainrule train --resume RUN_DIR`` (:func:`resume_training`) continues such a run from its checkpoint
+with the choices of its config.toml and publishes the result into RUN_DIR itself, replacing the
+interrupted folder (see ``_atomic.replace_folder``); interrupted again, it saves a newer checkpoint there.
+Resumed, the run equals an uninterrupted one bit for bit (fit seeds every epoch from (seed, epoch)); a
+run cut short during its first epoch has no complete epoch to keep and starts again from the beginning.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime
 import math
 import os
@@ -29,8 +34,8 @@ import numpy as np
 
 from . import config as tomlconfig
 from ._atomic import exit_status, held_signals, numbered
-from ._runconfig import dataset_kind, model_kwargs, validate, validate_run_meta
-from ._rundata import RunData, check_compatible, load_run_data, read_inputs
+from ._runconfig import dataset_kind, model_kwargs, validate
+from ._rundata import RunData, load_run_data
 from .errors import ArgumentError, ChainruleError, DataError, FileFormatError, MissingFileError
 
 
@@ -151,6 +156,7 @@ class _Out:
     tmp: str
     explicit: bool  # --out was given
     reuse_empty: bool  # --out was an empty folder before training
+    replace: bool = False  # a resumed run: ``base`` is the interrupted run's folder, replaced at the end
 
     @property
     def final(self) -> str:
@@ -179,8 +185,10 @@ def _prepare_out(out: str | None, cfg: dict) -> _Out:
 
 
 def _publish(out: _Out) -> str:
-    from ._atomic import publish_folder
+    from ._atomic import publish_folder, replace_folder
 
+    if out.replace:
+        return replace_folder(out.tmp, out.base)
     return publish_folder(out.tmp, out.base, out.number, out.reuse_empty)
 
 
@@ -220,11 +228,12 @@ def _write_run(folder: str, cfg: dict, model, history, checkpoint: dict | None =
 
 
 # ------------------------------------------------------------------------------------------ train
-def run_training(cfg: dict, out: str | None, echo=print) -> int:
+def run_training(cfg: dict, out: str | None, echo=print, resume: tuple | None = None) -> int:
     """Train the run ``cfg`` describes and write its folder; return the exit status.
 
     0 when done; 128 + the signal's number after Ctrl-C / SIGTERM / SIGHUP (the run saved all the same);
     2 when an explicit ``--out`` was taken by something else during training (the run is saved next to it).
+    ``resume``: (run folder, its checkpoint dict), from :func:`resume_training`.
     """
     from . import data
 
@@ -250,24 +259,34 @@ def run_training(cfg: dict, out: str | None, echo=print) -> int:
     scheduler = build_scheduler(cfg, optimizer, epochs)
     cfg["data"].update(meta)
     tomlconfig.check_storable(cfg)
-    where = _prepare_out(out, cfg)
+    start = (0, None, None)
+    if resume is not None:
+        start = _restore(resume, model, optimizer, scheduler)
+        where = _prepare_replace(resume[0])
+    else:
+        where = _prepare_out(out, cfg)
     try:
-        return _train_and_save(cfg, rd, meta, model, optimizer, scheduler, (x_tr, y_tr), val, where, echo)
+        return _train_and_save(cfg, rd, meta, model, optimizer, scheduler, (x_tr, y_tr), val, where, echo, *start)
     finally:
         if os.path.isdir(where.tmp):  # failed or interrupted before its folder was in place
             shutil.rmtree(where.tmp, ignore_errors=True)
 
 
-def _train_and_save(cfg, rd, meta, model, optimizer, scheduler, train_xy, val, where: _Out, echo) -> int:
+def _train_and_save(cfg, rd, meta, model, optimizer, scheduler, train_xy, val, where: _Out, echo,
+                    initial: int = 0, history=None, start_ckpt: dict | None = None) -> int:
     from . import train
 
     seed, epochs = int(cfg["train"]["seed"]), int(cfg["train"]["epochs"])
-    history = train.History()
+    history = train.History() if history is None else history
     n_val = 0 if val is None else len(val[0])
+    resuming = f" (resumed after epoch {initial})" if initial else ""
     echo(f"training {cfg['model']['name']} ({model.num_parameters():,} parameters) on {cfg['data']['dataset']}: "
-         f"{len(train_xy[0])} train / {n_val} validation / {len(rd.x_test)} test samples, {epochs} epochs")
+         f"{len(train_xy[0])} train / {n_val} validation / {len(rd.x_test)} test samples, {epochs} epochs"
+         f"{resuming}")
     cfg["run"] = {"chainrule_version": _version(), "created": datetime.datetime.now().isoformat(timespec="seconds"),
                   "status": "running"}
+    if where.replace:
+        cfg["run"]["resumed_after_epoch"] = initial
     start = time.perf_counter()
     snapshot = _snapshot_callback()
     trained = False
@@ -275,7 +294,7 @@ def _train_and_save(cfg, rd, meta, model, optimizer, scheduler, train_xy, val, w
         train.fit(model, _loss(rd.task), optimizer, train_xy, val, epochs=epochs,
                   batch_size=int(cfg["train"]["batch_size"]), scheduler=scheduler,
                   metrics=("accuracy",) if rd.task == "classification" else (), seed=seed, history=history,
-                  callbacks=[snapshot])
+                  callbacks=[snapshot], initial_epoch=initial)
         trained = True
         result = _test_metrics(model, rd, meta)
     except KeyboardInterrupt as e:
@@ -284,11 +303,11 @@ def _train_and_save(cfg, rd, meta, model, optimizer, scheduler, train_xy, val, w
                 done = len(history)
                 what = f"after the last epoch ({done}), during the test evaluation"
             else:
-                done = snapshot.checkpoint["epoch"] if snapshot.checkpoint else 0
+                done = snapshot.checkpoint["epoch"] if snapshot.checkpoint else initial
                 history.records = history.records[:done]
                 what = f"after epoch {done}" if done else "during the first epoch (weights part-way through it)"
             cfg["run"].update(status="interrupted", epochs_completed=done)
-            ckpt = snapshot.checkpoint if trained or done else None
+            ckpt = snapshot.checkpoint or (start_ckpt if done else None)
             ckpt = ckpt or {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": done,
                             "seed": seed}
             path = _save(where, cfg, model, history, ckpt)
@@ -329,6 +348,81 @@ def _save(where: _Out, cfg: dict, model, history, checkpoint: dict | None = None
     return _publish(where)
 
 
+def _prepare_replace(run_dir: str) -> _Out:
+    """A temporary folder next to the interrupted run ``run_dir``, which the resumed run replaces."""
+    base = os.path.abspath(run_dir)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(base)}.tmp-", dir=os.path.dirname(base))
+    return _Out(base, 1, tmp, False, False, replace=True)
+
+
+def _restore(resume: tuple, model, optimizer, scheduler) -> tuple:
+    """(epochs done, their History, the checkpoint) of an interrupted run, its state loaded into the objects.
+
+    A checkpoint of epoch 0 (cut short in the first epoch) holds part-way weights: the run starts again.
+    """
+    from .errors import StateDictError
+    from .train import History
+
+    run_dir, ckpt = resume
+    initial = int(ckpt["epoch"])
+    if initial == 0:
+        return 0, None, None
+    where = os.path.join(run_dir, "checkpoint.safetensors")
+    for name, obj in (("model", model), ("optimizer", optimizer), ("scheduler", scheduler)):
+        if obj is not None and name not in ckpt:
+            raise StateDictError(f"{where}: has no '{name}' entry (keys: {list(ckpt)}); it does not match the "
+                                 "run's config.toml")
+        if obj is not None:
+            obj.load_state_dict(ckpt[name])
+    history = History.from_json(os.path.join(run_dir, "history.json"))
+    if len(history) < initial:
+        raise FileFormatError(f"{run_dir}/history.json: {len(history)} epochs, but the checkpoint is of epoch "
+                              f"{initial}")
+    history.records = history.records[:initial]
+    return initial, history, ckpt
+
+
+def resume_training(run_dir: str, epochs: int | None = None, echo=print) -> int:
+    """Continue the interrupted run in ``run_dir`` from its checkpoint (``chainrule train --resume``).
+
+    ``epochs`` may raise the run's total; the learning-rate schedule keeps the length it was built with.
+    The finished (or again interrupted) run replaces ``run_dir``. Returns the exit status as
+    :func:`run_training` does.
+    """
+    from ._runconfig import DATA_META
+    from .io import load
+
+    source = os.path.join(run_dir, "config.toml")
+    if not os.path.isdir(run_dir):
+        raise MissingFileError(f"--resume {run_dir}: run folder does not exist")
+    if not os.path.isfile(source):
+        raise MissingFileError(f"--resume {run_dir}: not a run folder (it has no config.toml)")
+    path = os.path.join(run_dir, "checkpoint.safetensors")
+    if not os.path.isfile(path):
+        raise ArgumentError(f"--resume {run_dir}: has no checkpoint.safetensors; it is a complete run, with "
+                            "nothing to resume")
+    cfg = tomlconfig.load(source)
+    if not all(isinstance(cfg.get(k), dict) for k in ("data", "model", "optimizer", "schedule", "train")):
+        raise FileFormatError(f"{source}: needs the tables [data], [model], [optimizer], [schedule] and [train]; "
+                              "it was not written by chainrule train")
+    cfg = validate(cfg, source, run_folder=True)
+    ckpt = load(path)
+    if "epoch" not in ckpt:
+        raise FileFormatError(f"{path}: has no 'epoch' entry; it was not written by chainrule train")
+    done, total = int(ckpt["epoch"]), int(cfg["train"]["epochs"])
+    if epochs is not None:
+        if epochs < max(total, done):
+            raise ArgumentError(f"--epochs {epochs}: a resumed run can only keep or raise its total of {total} "
+                                f"epochs ({done} done)")
+        cfg["train"]["epochs"] = epochs
+    for key in ("run", "result"):
+        cfg.pop(key, None)
+    for key in DATA_META:  # found again from the data, exactly as the first time
+        if key != "task":
+            cfg["data"].pop(key, None)
+    return run_training(cfg, None, echo, resume=(os.path.abspath(run_dir), ckpt))
+
+
 def _moved_note(where: _Out, path: str) -> str:
     if path == where.final or not where.explicit:
         return ""
@@ -339,98 +433,3 @@ def _version() -> str:
     from . import __version__
 
     return __version__
-
-
-# ------------------------------------------------------------------------------------------ reuse a run
-def load_run(run_dir: str):
-    """(config, model with its trained weights) of a run folder; its config.toml is checked key by key."""
-    from .io import load
-
-    if not os.path.isdir(run_dir):
-        raise MissingFileError(f"run folder {run_dir!r} does not exist")
-    for name in ("config.toml", "model.safetensors"):
-        if not os.path.isfile(os.path.join(run_dir, name)):
-            raise MissingFileError(f"{run_dir!r} is not a run folder: it has no {name}")
-    source = os.path.join(run_dir, "config.toml")
-    cfg = tomlconfig.load(source)
-    if not isinstance(cfg.get("data"), dict) or not isinstance(cfg.get("model"), dict) or \
-            "name" not in cfg["model"]:
-        raise FileFormatError(f"{source}: needs a [data] table and a [model] table with a name; it was not "
-                              "written by chainrule train")
-    cfg = validate(cfg, source, run_folder=True)
-    validate_run_meta(cfg["data"], source)
-    model = build_model(cfg, cfg["data"])
-    model.load_state_dict(load(os.path.join(run_dir, "model.safetensors")))
-    model.eval()
-    return cfg, model
-
-
-def _same_dataset(name: str, run_dataset: str) -> bool:
-    if name == run_dataset:
-        return True
-    if dataset_kind(name) != "csv" or dataset_kind(run_dataset) != "csv":
-        return False
-    a, b = os.path.abspath(os.path.expanduser(name)), os.path.abspath(os.path.expanduser(run_dataset))
-    if a == b:
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def evaluate_run(run_dir: str, dataset: str | None = None, target: str | None = None,
-                 data_dir: str | None = None) -> list[str]:
-    """Lines to print: the test loss and the test accuracy (or mse) of a run, on its dataset or another.
-
-    The run's own dataset gives its test split; another CSV file is scored on every row.
-    """
-    from . import train
-
-    cfg, model = load_run(run_dir)
-    meta = cfg["data"]
-    ev = copy.deepcopy(cfg)
-    whole = False
-    if dataset is not None and not _same_dataset(dataset, meta["dataset"]):
-        kind = dataset_kind(dataset)
-        ev["data"] = {"dataset": dataset, "test_fraction": meta.get("test_fraction", 0.2)}
-        if kind == "csv":
-            if target is None and "target" not in meta:
-                raise ArgumentError(f"dataset {dataset!r} is a CSV file: name its label column with --target COLUMN")
-            ev["data"]["target"] = target or meta["target"]
-            whole = True
-        elif kind in ("mnist", "fashion-mnist") and meta.get("data_dir"):
-            ev["data"]["data_dir"] = meta["data_dir"]
-    kind = dataset_kind(ev["data"]["dataset"])
-    if target is not None:
-        if kind != "csv":
-            raise ArgumentError(f"--target names the label column of a CSV file; dataset {ev['data']['dataset']} "
-                                "has its own labels")
-        ev["data"]["target"] = target
-    if data_dir is not None:
-        if kind not in ("mnist", "fashion-mnist"):
-            raise ArgumentError(f"--data-dir is the folder of the MNIST / Fashion-MNIST files; dataset "
-                                f"{ev['data']['dataset']} does not read one")
-        ev["data"]["data_dir"] = data_dir
-    rd = load_run_data(ev, run_meta=meta, whole_file=whole)
-    check_compatible(meta, rd, ev["data"]["dataset"])
-    _normalise_targets(rd, dict(meta))
-    loss = train.evaluate(model, _loss(rd.task), (rd.x_test, rd.y_test), metrics=())["loss"]
-    result = _test_metrics(model, rd, meta)
-    what = "cross-entropy" if rd.task == "classification" else "mse of the standardised targets"
-    return [f"test samples: {len(rd.x_test)}", f"test loss ({what}): {loss:.4f}", final_line(result)]
-
-
-def predict_run(run_dir: str, inputs: list) -> list[str]:
-    """One line per input sample: the predicted class name, or the predicted value for regression."""
-    from . import train
-
-    cfg, model = load_run(run_dir)
-    meta = cfg["data"]
-    x = read_inputs(inputs, meta)
-    out = train.predict(model, x)
-    if meta["task"] == "classification":
-        names = meta.get("classes") or [str(i) for i in range(int(meta["num_outputs"]))]
-        return [str(names[i]) for i in out.argmax(axis=1)]
-    y = out[:, 0].astype(np.float64) * float(meta.get("target_scale", 1.0)) + float(meta.get("target_mean", 0.0))
-    return [format_value(v) for v in y]

@@ -5,6 +5,7 @@
     chainrule train    [--dataset NAME|FILE.csv] [--target COLUMN] [--model NAME] [--config FILE.toml]
                        [--epochs N] [--batch-size N] [--lr X] [--optimizer NAME] [--schedule NAME]
                        [--seed N] [--data-dir DIR] [--out DIR] [--task auto|classification|regression]
+    chainrule train    --resume RUN_DIR [--epochs N]  (continue an interrupted run, in its own folder)
     chainrule evaluate RUN_DIR [--dataset ...]       chainrule predict RUN_DIR INPUT [INPUT ...]
     chainrule plot     WHAT [RUN_DIR] [--out FILE.png]
     chainrule gradcheck                              chainrule info
@@ -49,8 +50,15 @@ def _train(args) -> int:
     from . import config as tomlconfig
     from ._atomic import stop_signals_interrupt
     from ._runconfig import rebase_paths, resolve
-    from ._runner import run_training
+    from ._runner import resume_training, run_training
 
+    if args.resume is not None:
+        given = [flag for flag, dest in _RUN_FLAGS if getattr(args, dest) is not None]
+        if given:
+            raise ArgumentError(f"--resume continues the run as it was configured; {', '.join(given)} cannot be "
+                                "given with it (only --epochs, to raise the total)")
+        with stop_signals_interrupt():
+            return resume_training(args.resume, args.epochs)
     overrides = {
         "data": {"dataset": args.dataset, "target": args.target, "data_dir": args.data_dir, "task": args.task},
         "model": {"name": args.model},
@@ -72,6 +80,12 @@ def _train(args) -> int:
         return run_training(cfg, args.out)
 
 
+_RUN_FLAGS = (("--dataset", "dataset"), ("--target", "target"), ("--model", "model"), ("--config", "config"),
+              ("--batch-size", "batch_size"), ("--lr", "lr"), ("--optimizer", "optimizer"),
+              ("--schedule", "schedule"), ("--seed", "seed"), ("--data-dir", "data_dir"), ("--out", "out"),
+              ("--task", "task"))
+
+
 def _check_data_dir(path: str | None) -> None:
     if path is not None and os.path.isfile(path):
         raise ArgumentError(f"--data-dir {path}: is a file; expected the folder holding the MNIST / Fashion-MNIST "
@@ -79,7 +93,7 @@ def _check_data_dir(path: str | None) -> None:
 
 
 def _evaluate(args) -> int:
-    from ._runner import evaluate_run
+    from ._runeval import evaluate_run
 
     _check_data_dir(args.data_dir)
     for line in evaluate_run(args.run_dir, args.dataset, args.target, args.data_dir):
@@ -88,7 +102,7 @@ def _evaluate(args) -> int:
 
 
 def _predict(args) -> int:
-    from ._runner import predict_run
+    from ._runeval import predict_run
 
     print("\n".join(predict_run(args.run_dir, args.inputs)), flush=True)
     return 0
@@ -179,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--task", choices=("auto", "classification", "regression"),
                    help="for a CSV target: auto (default: integers and strings are classes, real numbers "
                         "regression), or force one")
+    t.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue an interrupted run from its checkpoint.safetensors, with its own settings "
+                        "(only --epochs may raise the total); the finished run replaces RUN_DIR")
     t.set_defaults(func=_train)
 
     e = sub.add_parser("evaluate", help="test accuracy (or mse) of a trained run")

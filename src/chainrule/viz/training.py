@@ -193,7 +193,7 @@ def plot_confusion_matrix(cm, path=None, classes=None, title: str = "confusion m
 def plot_run_confusion(run_dir: str, path=None):
     """The confusion matrix of a ``chainrule train`` run on its test split."""
     from .._rundata import load_run_data
-    from .._runner import load_run
+    from .._runeval import load_run
     from ..train import metrics, predict
 
     cfg, model = load_run(run_dir)
@@ -212,7 +212,7 @@ def plot_run_boundary(run_dir: str | None, path=None):
 
     if run_dir is None:
         return _quick_boundary(path)
-    from .._runner import load_run
+    from .._runeval import load_run
 
     cfg, model = load_run(run_dir)
     meta = cfg["data"]
