@@ -1,7 +1,5 @@
 """The `chainrule` command: train / evaluate / predict / plot / gradcheck / info, bad input, Ctrl-C."""
 
-import contextlib
-import io
 import os
 import re
 import signal
@@ -13,26 +11,10 @@ import pytest
 
 import chainrule as cr
 from chainrule import config
-from chainrule.cli import main
+
+from .cli_support import assert_bad_input, run
 
 FINAL = re.compile(r"^test accuracy: [01]\.\d{4}$")
-
-
-def run(*argv):
-    """(exit status, stdout, stderr) of main(argv), in-process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def assert_bad_input(code, out, err, *, match=None):
-    lines = err.strip().splitlines()
-    assert code == 2, (out, err)
-    assert len(lines) == 1 and lines[0].startswith("chainrule: error: "), err
-    assert "Traceback" not in err
-    if match:
-        assert re.search(match, lines[0]), lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,5 @@
 """`chainrule` configurations and run folders: what is recorded, what is checked, evaluation across datasets."""
 
-import contextlib
-import io
 import os
 import re
 
@@ -11,22 +9,9 @@ import pytest
 from chainrule import config
 from chainrule._runconfig import model_kwargs, resolve
 from chainrule._rundata import RunData, check_compatible
-from chainrule.cli import main
 from chainrule.errors import ArgumentTypeError, DataError
 
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def assert_bad_input(code, out, err, *, match):
-    lines = err.strip().splitlines()
-    assert code == 2, (out, err)
-    assert len(lines) == 1 and lines[0].startswith("chainrule: error: ") and "Traceback" not in err, err
-    assert re.search(match, lines[0]), lines[0]
+from .cli_support import assert_bad_input, run
 
 
 def _csv(path, n=80, labels=("no", "yes"), seed=0, columns="a,b,label"):

@@ -1,7 +1,5 @@
 """`chainrule train --resume RUN_DIR`: an interrupted run continues to the same weights as an uninterrupted one."""
 
-import contextlib
-import io
 import os
 
 import numpy as np
@@ -9,23 +7,10 @@ import pytest
 
 import chainrule as cr
 from chainrule import _runner, config
-from chainrule.cli import main
+
+from .cli_support import one_line, run
 
 MOONS = ["train", "--dataset", "moons", "--epochs", "4", "--schedule", "cosine"]
-
-
-def run(*argv):
-    """(exit status, stdout, stderr) of main(argv), in-process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 def interrupt_after(monkeypatch, epoch: int) -> None:

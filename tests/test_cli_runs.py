@@ -1,8 +1,6 @@
 """`chainrule train` never loses a run: signals at any point, name collisions, a full disk; regression units."""
 
-import contextlib
 import errno
-import io
 import os
 import re
 import signal
@@ -14,23 +12,10 @@ import pytest
 
 import chainrule as cr
 from chainrule import _runner, config
-from chainrule.cli import main
+
+from .cli_support import one_line, run
 
 MOONS = ["train", "--dataset", "moons", "--epochs", "2"]
-
-
-def run(*argv):
-    """(exit status, stdout, stderr) of main(argv), in-process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 def no_tmp(folder) -> bool:
