@@ -73,8 +73,7 @@ def promote(*operands) -> list:
     for v in ops:
         if isinstance(v, Tensor):
             if v.data.dtype != res:
-                v = _elementwise.astype(v, res) if v.requires_grad else Tensor._wrap(v.data.astype(res), False,
-                                                                                     None, 0)
+                v = _elementwise.astype(v, res)  # recorded only when v requires grad
         elif isinstance(v, np.ndarray):
             if v.dtype != res:
                 v = v.astype(res)
@@ -181,7 +180,12 @@ class Pow(Function):
         ga = gb = None
         if self.needs_input_grad[0]:
             if isinstance(b, (int, float)):
-                ga = gy * (2 * a) if b == 2 else gy * (b * a ** (b - 1)) if b != 0 else np.zeros_like(gy)
+                if b == 0:
+                    ga = np.zeros_like(gy)
+                elif b == 2:
+                    ga = gy * (2 * a)
+                else:
+                    ga = gy * (b * a ** (b - 1))
             else:  # b an array: 0 * 0^(-1) = 0 * inf must give 0 where b = 0, not NaN
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ga = gy * np.where(b == 0, 0, b * a ** (b - 1))

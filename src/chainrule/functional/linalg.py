@@ -127,9 +127,8 @@ def layer_input(x, weight=None):
         dt = w.dtype if isinstance(w, np.ndarray) and w.dtype.kind == "f" else get_default_dtype()
         return a.astype(dt)  # an integer tensor has no gradient: the plain array is all the op needs
     if kind == "f" and isinstance(w, np.ndarray) and w.dtype.kind == "f":
-        if isinstance(x, Tensor) and x.requires_grad:
-            return astype(x, w.dtype)  # the differentiable cast: the gradient returns in x's dtype
-        return a.astype(w.dtype)
+        # a tensor through the differentiable cast (its gradient returns in its own dtype), an array plainly
+        return astype(x, w.dtype) if isinstance(x, Tensor) else a.astype(w.dtype)
     return x
 
 
