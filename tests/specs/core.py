@@ -84,6 +84,12 @@ SPECS = [
     OpSpec("getitem_pairs", lambda a: a[np.array([0, 1, 1]), np.array([2, 0, 2])], [A((2, 3))],
            lambda a: a[np.array([0, 1, 1]), np.array([2, 0, 2])],
            lambda t, a: a[t.tensor([0, 1, 1]), t.tensor([2, 0, 2])]),
+    # rows of 32+ numbers take add_rows' sort-and-reduceat path; -1 and 2 are the same row
+    OpSpec("getitem_rows_wide", lambda a: a[np.array([0, 2, 0, -1])], [A((3, 40))],
+           lambda a: a[np.array([0, 2, 0, -1])], lambda t, a: a[t.tensor([0, 2, 0, -1])]),
+    OpSpec("getitem_pairs_wide", lambda a: a[np.array([0, 1, -1]), np.array([[2], [0]])], [A((2, 3, 33))],
+           lambda a: a[np.array([0, 1, -1]), np.array([[2], [0]])],
+           lambda t, a: a[t.tensor([0, 1, -1]), t.tensor([[2], [0]])]),
     OpSpec("getitem_mask", lambda a: a[np.array([True, False, True])], [A((3, 2))],
            lambda a: a[np.array([True, False, True])], lambda t, a: a[t.tensor([True, False, True])]),
     OpSpec("concatenate", lambda a, b: cr.concatenate([a, b], axis=1), [A((2, 3)), A((2, 1))],

@@ -19,6 +19,7 @@ from ..autograd.tensor import Tensor, as_operand
 from ..backend import get_generator
 from ..errors import ArgumentError, DataError, DTypeError, ShapeError
 from .linalg import layer_input
+from .shape import add_rows
 
 
 def _data(v):
@@ -315,8 +316,8 @@ class Embedding(Function):
     ----
     y = W[ids];  dL/dW[v] = sum over the positions j with ids[j] = v of dL/dy[j]   (rows never looked up: 0)
 
-    The sum over repeated ids is done by sorting the ids once and adding runs of equal ids with one
-    ``np.add.reduceat``: about twice as fast as ``np.add.at`` on typical batches (measured).
+    The sum over repeated ids is ``shape.add_rows``: the ids sorted once, runs of equal ids added by one
+    ``np.add.reduceat`` (1.1-5x faster than ``np.add.at`` for rows of 32 numbers or more).
     """
 
     def __init__(self, padding_idx=None):
@@ -328,13 +329,7 @@ class Embedding(Function):
 
     def backward(self, gy):
         ids = self.ids.reshape(-1)
-        g = gy.reshape(ids.size, -1)
-        gw = np.zeros(self.wshape, dtype=gy.dtype)
-        if ids.size:
-            order = np.argsort(ids, kind="stable")
-            s = ids[order]
-            starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
-            gw[s[starts]] = np.add.reduceat(g[order], starts, axis=0)
+        gw = add_rows(ids, gy.reshape(ids.size, -1), self.wshape[0])
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return None, gw
