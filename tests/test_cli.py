@@ -222,6 +222,27 @@ def test_plot_from_run_folders(digits_run, moons_run, tmp_path):
     assert_bad_input(*run("plot", "losses", "--out", tmp_path / "l.jpg"), match=r"\.png")
 
 
+def test_plot_boundary_of_a_csv_run_uses_the_files_units_and_names(tmp_path):
+    """A CSV run is drawn in the file's units, with its column and class names (not standardised x1/x2)."""
+    pytest.importorskip("matplotlib")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((150, 2)) * [50.0, 0.01] + [1000.0, -3.0]
+    label = np.where((x[:, 0] - 1000) / 50 + (x[:, 1] + 3) / 0.01 > 0, "red", "blue")
+    lines = ["height,tilt,colour"] + [f"{a:.3f},{b:.6f},{c}" for (a, b), c in zip(x, label)]
+    (tmp_path / "pts.csv").write_text("\n".join(lines) + "\n")
+    code, stdout, err = run("train", "--dataset", tmp_path / "pts.csv", "--target", "colour", "--epochs", "3",
+                            "--out", tmp_path / "r")
+    assert code == 0, err
+    from chainrule.viz.training import plot_run_boundary
+
+    ax = plot_run_boundary(str(tmp_path / "r"), tmp_path / "b.png").axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("height", "tilt")
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["blue", "red"]
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert 800 < x0 < 1000 < x1 < 1200 and -3.1 < y0 < -3 < y1 < -2.9
+    assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_gradcheck_command_checks_every_op_and_layer():
     code, stdout, err = run("gradcheck")
     assert code == 0, err

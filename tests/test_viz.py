@@ -149,3 +149,20 @@ def test_decision_boundary_checks_its_points(tmp_path):
                                      resolution=40)
     acc = np.mean((train.predict(model, x) > 0).reshape(-1) == y)  # one logit: class 1 where it is > 0
     assert fig.axes[0].get_title() == f"decision boundary (accuracy {acc:.3f})" and _is_png(tmp_path / "b.png")
+
+
+def test_decision_boundary_names_and_plane_to_model_map(tmp_path):
+    """classes / feature_names label the plot; to_model maps the plane's points to the model's inputs."""
+    x, y = data.make_moons(60, noise=0.1, seed=0)
+    model = nn.models.shallow_net(2, 4, 2, generator=np.random.default_rng(0))
+    fig = viz.plot_decision_boundary(model, x * 100 + 7, y, resolution=30, classes=["no", "yes"],
+                                     feature_names=["a", "b"], to_model=lambda p: (p - 7) / 100)
+    ax = fig.axes[0]
+    acc = np.mean(train.predict(model, x).argmax(axis=1) == y)
+    assert ax.get_title() == f"decision boundary (accuracy {acc:.3f})"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("a", "b")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["no", "yes"]
+    with pytest.raises(cr.ArgumentError, match="feature_names must name the 2 axes"):
+        viz.plot_decision_boundary(model, x, y, feature_names=["a"])
+    with pytest.raises(cr.ArgumentError, match="classes names 1 classes"):
+        viz.plot_decision_boundary(model, x, y, classes=["only"])

@@ -121,26 +121,38 @@ def _classes(out: np.ndarray) -> np.ndarray:
     return out.argmax(axis=1) if out.ndim == 2 and out.shape[1] > 1 else (out.reshape(-1) > 0).astype(np.int64)
 
 
-def plot_decision_boundary(model, x, y, path=None, title: str = "decision boundary", resolution: int = 300):
+def plot_decision_boundary(model, x, y, path=None, title: str = "decision boundary", resolution: int = 300, *,
+                           classes=None, feature_names=None, to_model=None):
     """The regions a trained model assigns to each class over the plane, with the points (x, y) on top.
 
     Parameters
     ----------
     model : nn.Module taking (N, 2) inputs and giving (N, C) logits (or (N, 1) for two classes)
-    x : array of shape (N, 2)
+    x : array of shape (N, 2), in the units the axes show
     y : int array of shape (N,)
+    classes : names of the classes for the legend (default "class 0", "class 1", ...)
+    feature_names : the two axis labels (default "x1", "x2")
+    to_model : a function taking points (M, 2) of the plane to the model's inputs, such as a
+        standardisation (default: the points themselves)
     """
     from ..train import predict
 
     path = check_png_path(path) if path is not None else None
     x, y = _points(x, y)
+    if feature_names is not None and len(feature_names) != 2:
+        raise ArgumentError(f"plot_decision_boundary: feature_names must name the 2 axes, got {list(feature_names)}")
+    to_model = to_model or (lambda p: p)
     pad = 0.15 * (x.max(axis=0) - x.min(axis=0)) + 1e-3
     lo, hi = x.min(axis=0) - pad, x.max(axis=0) + pad
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(x.dtype if x.dtype.kind == "f" else np.float32)
-    out = predict(model, grid, batch_size=8192)
+    out = predict(model, to_model(grid), batch_size=8192)
     labels = _classes(out)
     k = int(max(labels.max(), y.max())) + 1
+    names = [f"class {c}" for c in range(k)] if classes is None else [str(c) for c in classes]
+    if len(names) < k:
+        raise ArgumentError(f"plot_decision_boundary: classes names {len(names)} classes, but the labels and the "
+                            f"model's predictions reach class {k - 1}")
     fig, ax = new_figure(1, 1, figsize=(5.6, 5))
     a = ax[0, 0]
     from matplotlib.colors import ListedColormap
@@ -151,9 +163,10 @@ def plot_decision_boundary(model, x, y, path=None, title: str = "decision bounda
     a.contour(gx, gy, labels.reshape(gx.shape), levels=np.arange(k) + 0.5, colors="0.3", linewidths=0.8)
     for c in range(k):
         m = y == c
-        a.scatter(x[m, 0], x[m, 1], s=12, color=colors[c], edgecolors="white", linewidths=0.3, label=f"class {c}")
-    acc = float(np.mean(_classes(predict(model, x.astype(grid.dtype))) == y))
-    a.set(title=f"{title} (accuracy {acc:.3f})", xlabel="x1", ylabel="x2")
+        a.scatter(x[m, 0], x[m, 1], s=12, color=colors[c], edgecolors="white", linewidths=0.3, label=names[c])
+    acc = float(np.mean(_classes(predict(model, to_model(x.astype(grid.dtype)))) == y))
+    xlabel, ylabel = ("x1", "x2") if feature_names is None else map(str, feature_names)
+    a.set(title=f"{title} (accuracy {acc:.3f})", xlabel=xlabel, ylabel=ylabel)
     a.legend(fontsize=8, loc="best")
     return finish(fig, path)
 
@@ -220,8 +233,14 @@ def plot_run_boundary(run_dir: str | None, path=None):
         raise ArgumentError(f"plot boundary: run {run_dir!r} was trained on {meta['dataset']} (inputs of shape "
                             f"{tuple(meta['input_shape'])}); a decision boundary needs a 2-D classification set")
     rd = load_run_data(cfg, run_meta=meta)
-    return plot_decision_boundary(model, rd.x_test, rd.y_test, path,
-                                  title=f"{cfg['model']['name']} on {meta['dataset']} (test points)")
+    x, named = rd.x_test, {}
+    if rd.standardizer:  # a CSV run: draw in the file's own units and names, standardise on the way in
+        mean, scale = np.asarray(rd.standardizer["mean"]), np.asarray(rd.standardizer["scale"])
+        x = x * scale + mean
+        named = dict(classes=rd.classes, feature_names=rd.feature_names,
+                     to_model=lambda p: ((p - mean) / scale).astype(np.float32))
+    return plot_decision_boundary(model, x, rd.y_test, path,
+                                  title=f"{cfg['model']['name']} on {meta['dataset']} (test points)", **named)
 
 
 def _quick_boundary(path):
