@@ -318,6 +318,21 @@ def test_atomic_write_keeps_the_old_file_on_error(tmp_path):
             pass
 
 
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and modes as on POSIX")
+def test_save_writes_through_a_symlink_and_keeps_the_files_mode(tmp_path):
+    """As open() would: the link stays a link and its target gets the new contents; the mode is kept."""
+    (tmp_path / "store").mkdir()
+    target, link = tmp_path / "store" / "m.safetensors", tmp_path / "latest.safetensors"
+    cr.save({"w": np.zeros(2)}, target)
+    os.symlink(os.path.join("store", "m.safetensors"), link)
+    os.chmod(target, 0o640)
+    cr.save({"w": np.ones(2)}, link)
+    assert os.path.islink(link) and os.readlink(link) == os.path.join("store", "m.safetensors")
+    np.testing.assert_array_equal(cr.load(target)["w"], np.ones(2))
+    assert os.stat(target).st_mode & 0o777 == 0o640
+    assert sorted(os.listdir(tmp_path / "store")) == ["m.safetensors"]
+
+
 _SAVER = """
 import sys
 import numpy as np
@@ -355,3 +370,16 @@ def test_sigkill_mid_save_leaves_a_loadable_file(tmp_path):
         ckpt = cr.load(path)  # old or new, never a mixture
         v = ckpt["version"]
         assert v >= target - 1 and all(np.all(a == v) for a in ckpt["model"].values())
+
+
+def test_a_folder_that_refuses_the_temporary_file_is_reported_with_the_callers_path(tmp_path, monkeypatch):
+    """A read-only folder fails at the temporary file; the error names the file the caller asked for."""
+    import chainrule._atomic as atomic
+
+    def refuse(prefix, suffix, dir):  # noqa: A002 - tempfile's own name
+        raise PermissionError(13, "Permission denied", os.path.join(dir, prefix + "x1y2" + suffix))
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError) as e:
+        cr.save({"w": np.zeros(2)}, tmp_path / "m.safetensors")
+    assert e.value.filename == str(tmp_path / "m.safetensors") and ".tmp" not in str(e.value)

@@ -51,3 +51,15 @@ def test_bf16_size_is_checked(tmp_path):
     path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 4)
     with pytest.raises(cr.errors.FileFormatError, match="needs 6 bytes"):
         cr.load(path)
+
+
+def test_save_widens_a_bfloat16_torch_tensor_in_memory_to_float32(tmp_path):
+    torch = pytest.importorskip("torch")
+    sd = torch.nn.Linear(3, 2).to(torch.bfloat16).state_dict()
+    cr.save(sd, tmp_path / "m.safetensors")
+    loaded = cr.load(tmp_path / "m.safetensors")
+    for k, v in sd.items():
+        assert loaded[k].dtype == np.float32
+        np.testing.assert_array_equal(loaded[k], v.float().numpy())
+    with pytest.raises(cr.DTypeError, match="complex"):
+        cr.save({"c": torch.zeros(2, dtype=torch.complex64)}, tmp_path / "c.safetensors")

@@ -77,7 +77,8 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None, newline: s
     """
     if mode not in ("wb", "w", "wt"):
         raise ArgumentError(f"atomic_write: mode must be 'wb', 'w' or 'wt', got {mode!r}")
-    path = os.path.abspath(os.fspath(path))
+    # a symbolic link is written through, as open() would: the new file replaces the link's target
+    path = os.path.realpath(os.fspath(path))
     folder, name = os.path.split(path)
     if not os.path.isdir(folder):
         raise MissingFileError(f"cannot write {path}: the folder {folder} does not exist")
@@ -85,11 +86,17 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None, newline: s
         raise ArgumentError(f"cannot write {path}: it is a folder, expected a file path")
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:  # a replaced file keeps its permissions; a new one gets those a plain open() would give
+        perms = os.stat(path).st_mode & 0o7777
+    except OSError:
+        perms = 0o666 & ~_UMASK
     try:
-        # mkstemp makes the file private (0600); give it the permissions a plain open() would
-        try:
-            os.fchmod(fd, 0o666 & ~_UMASK)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    except OSError as e:  # a read-only or full folder: name the file the caller asked for, not the temporary one
+        raise type(e)(e.errno, e.strerror, path) from None
+    try:
+        try:  # mkstemp makes the file private (0600)
+            os.fchmod(fd, perms)
         except (AttributeError, OSError):  # pragma: no cover - Windows has no fchmod
             pass
         try:

@@ -250,3 +250,22 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     if g.shape != shape:  # a scalar input (shape ()) gets g reshaped; anything else is an engine bug
         g = g.reshape(shape)
     return g
+
+
+def foreign_array(v):
+    """The NumPy array behind a PyTorch tensor (anything with ``detach`` and ``numpy``), else ``v`` unchanged.
+
+    Floating dtypes NumPy lacks (bfloat16, the float8 kinds, the dtype of most published checkpoints) are
+    widened to float32 first, which is exact: each of their values is a float32 value.
+    """
+    if isinstance(v, np.ndarray) or not (hasattr(v, "detach") and hasattr(v, "numpy")):
+        return v
+    v = v.detach()
+    if hasattr(v, "cpu"):
+        v = v.cpu()
+    try:
+        return v.numpy()
+    except TypeError:  # "unsupported ScalarType BFloat16" and the like
+        if getattr(v, "is_floating_point", lambda: False)():
+            return v.float().numpy()
+        raise DTypeError(f"cannot read a tensor of dtype {getattr(v, 'dtype', '?')} as a NumPy array") from None

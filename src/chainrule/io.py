@@ -29,6 +29,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._atomic import atomic_write
+from .backend import foreign_array
 from .errors import ArgumentError, ArgumentTypeError, DTypeError, FileFormatError, MissingFileError
 
 __all__ = ["save", "load", "load_metadata"]
@@ -55,8 +56,8 @@ def _as_array(name: str, v) -> np.ndarray | None:
 
     if isinstance(v, Tensor):
         v = v.data
-    elif not isinstance(v, np.ndarray) and hasattr(v, "detach") and hasattr(v, "numpy"):
-        v = v.detach().cpu().numpy()  # a PyTorch tensor
+    else:
+        v = foreign_array(v)  # a PyTorch tensor (bfloat16 widened to float32)
     if not isinstance(v, np.ndarray):
         return None
     code = _CODES.get((v.dtype.kind, v.dtype.itemsize))
