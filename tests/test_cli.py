@@ -142,6 +142,8 @@ BAD = [
     (["--schedule", "warm"], "valid schedules: none"),
     (["--dataset", "{tmp}/missing.csv", "--target", "y"], "not found"),
     (["--dataset", "{tmp}/nan.csv", "--target", "y"], "NaN"),
+    (["--dataset", "{tmp}/nanlabel.csv", "--target", "y"], r"line 3: the target column 'y' holds 'nan' \(NaN"),
+    (["--dataset", "{tmp}/nanword.csv", "--target", "y"], r"line 3: the target column 'y' holds 'nan' \(NaN"),
     (["--dataset", "{tmp}/ragged.csv", "--target", "y"], "ragged"),
     (["--dataset", "{tmp}/nan.csv"], "--target"),
     (["--dataset", "{tmp}/nan.csv", "--target", "nope"], "no target column"),
@@ -163,6 +165,8 @@ BAD = [
 def test_bad_input_exits_2_with_one_line_and_no_run_folder(tmp_path, args, message):
     (tmp_path / "nan.csv").write_text("a,b,y\n1,2,0\n3,nan,1\n4,5,1\n")
     (tmp_path / "ragged.csv").write_text("a,b,y\n1,2,0\n3,4\n")
+    (tmp_path / "nanlabel.csv").write_text("a,b,y\n1,2,0\n3,4,nan\n4,5,1\n")
+    (tmp_path / "nanword.csv").write_text("a,b,y\n1,2,cat\n3,4,nan\n4,5,dog\n")
     (tmp_path / "bad.toml").write_text("[model\nname = 1\n")
     (tmp_path / "unknown.toml").write_text("[model]\nwidths = [3]\n")
     (tmp_path / "a_file").write_text("")

@@ -196,3 +196,34 @@ def test_format_value_shows_nine_significant_digits():
     assert _runner.format_value(-0.000123456789123) == "-0.000123456789"
     assert _runner.format_value(3.2e20) == "3.2e+20"
     assert _runner.format_value(0.0) == "0"
+
+
+def test_a_diverging_run_is_one_line_without_numpys_warnings(tmp_path):
+    """In a process of its own, as a user runs it (in-process, pytest would catch the warnings)."""
+    p = subprocess.run([sys.executable, "-m", "chainrule.cli", "train", "--dataset", "moons", "--model", "mlp",
+                        "--optimizer", "sgd", "--lr", "100", "--epochs", "3", "--out", str(tmp_path / "r")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1 and "Warning" not in p.stderr, p.stderr
+    assert re.fullmatch(r"chainrule: error: training failed: .*(nan|inf).*", one_line(p.stderr))
+
+
+def test_a_run_whose_weights_hold_nan_is_refused_by_evaluate_and_predict(tmp_path):
+    code, _, err = run("train", "--dataset", "moons", "--epochs", "1", "--out", tmp_path / "r")
+    assert code == 0, err
+    weights = tmp_path / "r" / "model.safetensors"
+    state = cr.load(weights)
+    name = sorted(state)[0]
+    state[name] = np.full_like(state[name], np.nan)
+    cr.save(state, weights)
+    (tmp_path / "in.csv").write_text("x1,x2\n0.5,0.1\n")
+    for argv in (("evaluate", tmp_path / "r"), ("predict", tmp_path / "r", tmp_path / "in.csv")):
+        code, out, err = run(*argv)
+        assert code == 2 and out == "", (argv, out)
+        assert f"parameter {name!r} holds NaN or infinite values" in one_line(err)
+
+
+def test_a_file_given_as_run_folder_or_a_folder_as_config_is_named_as_such(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    assert "is a file, not a run folder" in one_line(run("evaluate", tmp_path / "afile")[2])
+    assert "is a file, not a run folder" in one_line(run("train", "--resume", tmp_path / "afile")[2])
+    assert "is a folder, not a file" in one_line(run("train", "--config", tmp_path)[2])

@@ -16,7 +16,7 @@ from . import config as tomlconfig
 from ._runconfig import dataset_kind, validate, validate_run_meta
 from ._rundata import check_compatible, load_run_data, read_inputs
 from ._runner import _loss, _normalise_targets, _test_metrics, build_model, final_line, format_value
-from .errors import ArgumentError, FileFormatError, MissingFileError
+from .errors import ArgumentError, FileFormatError, MissingFileError, NonFiniteError
 
 
 def load_run(run_dir: str):
@@ -24,7 +24,8 @@ def load_run(run_dir: str):
     from .io import load
 
     if not os.path.isdir(run_dir):
-        raise MissingFileError(f"run folder {run_dir!r} does not exist")
+        what = "is a file, not a run folder" if os.path.exists(run_dir) else "does not exist"
+        raise MissingFileError(f"run folder {run_dir!r} {what}")
     for name in ("config.toml", "model.safetensors"):
         if not os.path.isfile(os.path.join(run_dir, name)):
             raise MissingFileError(f"{run_dir!r} is not a run folder: it has no {name}")
@@ -37,7 +38,12 @@ def load_run(run_dir: str):
     cfg = validate(cfg, source, run_folder=True)
     validate_run_meta(cfg["data"], source)
     model = build_model(cfg, cfg["data"])
-    model.load_state_dict(load(os.path.join(run_dir, "model.safetensors")))
+    weights = os.path.join(run_dir, "model.safetensors")
+    model.load_state_dict(load(weights))
+    for name, p in model.named_parameters():
+        if not np.isfinite(p.data).all():
+            raise NonFiniteError(f"{weights}: parameter {name!r} holds NaN or infinite values; the model is "
+                                 "broken (a run that diverged?) and cannot be evaluated or used")
     model.eval()
     return cfg, model
 

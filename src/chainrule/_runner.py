@@ -291,10 +291,12 @@ def _train_and_save(cfg, rd, meta, model, optimizer, scheduler, train_xy, val, w
     snapshot = _snapshot_callback()
     trained = False
     try:
-        train.fit(model, _loss(rd.task), optimizer, train_xy, val, epochs=epochs,
-                  batch_size=int(cfg["train"]["batch_size"]), scheduler=scheduler,
-                  metrics=("accuracy",) if rd.task == "classification" else (), seed=seed, history=history,
-                  callbacks=[snapshot], initial_epoch=initial)
+        # a diverging run overflows: fit stops it with one clear error, so NumPy's warnings would be noise
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            train.fit(model, _loss(rd.task), optimizer, train_xy, val, epochs=epochs,
+                      batch_size=int(cfg["train"]["batch_size"]), scheduler=scheduler,
+                      metrics=("accuracy",) if rd.task == "classification" else (), seed=seed, history=history,
+                      callbacks=[snapshot], initial_epoch=initial)
         trained = True
         result = _test_metrics(model, rd, meta)
     except KeyboardInterrupt as e:
@@ -394,7 +396,8 @@ def resume_training(run_dir: str, epochs: int | None = None, echo=print) -> int:
 
     source = os.path.join(run_dir, "config.toml")
     if not os.path.isdir(run_dir):
-        raise MissingFileError(f"--resume {run_dir}: run folder does not exist")
+        what = "is a file, not a run folder" if os.path.exists(run_dir) else "run folder does not exist"
+        raise MissingFileError(f"--resume {run_dir}: {what}")
     if not os.path.isfile(source):
         raise MissingFileError(f"--resume {run_dir}: not a run folder (it has no config.toml)")
     path = os.path.join(run_dir, "checkpoint.safetensors")

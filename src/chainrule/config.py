@@ -61,7 +61,8 @@ def load(path) -> dict:
     """Read a TOML file; MissingFileError if it does not exist, FileFormatError if it is malformed."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise MissingFileError(f"config file {path!r} does not exist")
+        what = "is a folder, not a file" if os.path.isdir(path) else "does not exist"
+        raise MissingFileError(f"config file {path!r} {what}")
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()

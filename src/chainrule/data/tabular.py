@@ -275,10 +275,11 @@ def _parse_target(path: Path, name: str, values, lines: list[int] | None, task: 
         for u in uniq:
             if _is_float(u) and not math.isfinite(float(u)):
                 i = int(np.flatnonzero(values == u)[0])
-                raise DataError(f"{path}, line {line_of(i)}: the target column {name!r} holds {u!r} (NaN or infinite)")
+                raise DataError(f"{path}, line {line_of(i)}: the target column {name!r} holds {str(u)!r} "
+                                f"(NaN or infinite)")
     elif not np.isfinite(f).all():
         i = int(np.flatnonzero(~np.isfinite(f))[0])
-        raise DataError(f"{path}, line {line_of(i)}: the target column {name!r} holds {values[i]!r} "
+        raise DataError(f"{path}, line {line_of(i)}: the target column {name!r} holds {str(values[i])!r} "
                         f"(NaN or infinite)")
     ints = numeric and all(_is_int(u) for u in uniq)
     if task is None:
