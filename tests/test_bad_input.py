@@ -97,3 +97,31 @@ def test_bad_input_gets_a_clear_chainrule_error(case, tmp_path):
     msg = str(info.value)
     for w in words:
         assert w in msg, f"message {msg!r} does not mention {w!r}"
+
+
+def test_every_error_class_is_at_the_top_level():
+    """`except cr.MissingFileError:` works for every class chainrule raises."""
+    import inspect
+
+    classes = {n for n, c in inspect.getmembers(E, inspect.isclass) if issubclass(c, E.ChainruleError)}
+    assert len(classes) == 13 and all(getattr(cr, n) is getattr(E, n) for n in classes)
+
+
+def test_non_numeric_data_and_operands_are_refused_up_front():
+    """Strings, objects, complex numbers and dates are not tensors; each call names what came."""
+    with pytest.raises(E.DTypeError, match="dtype <U1"):
+        cr.tensor(np.array(["a", "b"]))
+    with pytest.raises(E.DTypeError, match="dtype object"):
+        cr.from_numpy(np.array([None, 1]))
+    with pytest.raises(E.DTypeError, match="complex128"):
+        cr.tensor(np.array([1 + 2j]))
+    with pytest.raises(E.ArgumentTypeError, match="complex"):
+        cr.tensor([1 + 2j])
+    with pytest.raises(E.ArgumentTypeError, match="fill_value must be a real number, got str 'a'"):
+        cr.full((2,), "a")
+    with pytest.raises(E.DTypeError, match="matmul: operands must hold numbers, got an array of dtype float32 "
+                                           "and a str"):
+        cr.ones(2) @ "a"
+    with pytest.raises(E.ArgumentTypeError, match="function to check, got int"):
+        cr.gradcheck(1, cr.ones(2, dtype=np.float64))
+    assert cr.full((2,), np.float64(0.5)).dtype == np.float32 and cr.full((1,), True).dtype == np.float32

@@ -27,11 +27,15 @@ from .backend import get_default_dtype, manual_seed, set_default_dtype
 from .creation import arange, eye, from_numpy, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .errors import (
     ArgumentError,
+    ArgumentTypeError,
+    AutogradError,
     ChainruleError,
     DataError,
+    DownloadError,
     DTypeError,
     FileFormatError,
     GradcheckError,
+    MissingFileError,
     NonFiniteError,
     ShapeError,
     StateDictError,

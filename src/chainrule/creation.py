@@ -6,6 +6,8 @@ Random constructors draw from chainrule's global generator (seeded by ``cr.manua
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import backend
@@ -44,6 +46,8 @@ def from_numpy(a: np.ndarray) -> Tensor:
     """A tensor sharing memory with the NumPy array ``a`` (no copy)."""
     if not isinstance(a, np.ndarray):
         raise ArgumentTypeError(f"from_numpy: expected a NumPy array, got {type(a).__name__}")
+    if a.dtype.kind not in "biuf":
+        raise DTypeError(f"from_numpy: the array must hold booleans, integers or floats, got dtype {a.dtype}")
     return Tensor(a)
 
 
@@ -56,6 +60,9 @@ def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    if not isinstance(fill_value, (numbers.Number, np.number, np.bool_)) or isinstance(fill_value, complex):
+        raise ArgumentTypeError(f"full: fill_value must be a real number, got {type(fill_value).__name__} "
+                                f"{fill_value!r}")
     return Tensor(np.full(_shape((shape,)), fill_value, dtype=_dt(dtype)), requires_grad=requires_grad)
 
 

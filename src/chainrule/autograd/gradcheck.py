@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ArgumentError, GradcheckError
+from ..errors import ArgumentError, ArgumentTypeError, GradcheckError
 from .function import no_grad
 from .tensor import Tensor
 
@@ -98,6 +98,9 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     >>> report.max_abs_error < 1e-8
     True
     """
+    if not callable(fn):
+        raise ArgumentTypeError(f"gradcheck: the first argument must be the function to check, got "
+                                f"{type(fn).__name__} {fn!r}")
     for name, v, low in (("eps", eps, 0.0), ("atol", atol, None), ("rtol", rtol, None)):
         ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
         if not ok or (v <= 0 if low is not None else v < 0):

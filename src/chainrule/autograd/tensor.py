@@ -21,6 +21,8 @@ def _as_array(data, dtype=None, copy: bool = False) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, np.ndarray):
+        if data.dtype.kind not in "biuf":
+            raise DTypeError(f"tensor: arrays must hold booleans, integers or floats, got dtype {data.dtype}")
         if dtype is not None:
             return data.astype(dtype, copy=copy)
         return data.copy() if copy else data
@@ -33,8 +35,9 @@ def _as_array(data, dtype=None, copy: bool = False) -> np.ndarray:
             raise ArgumentTypeError(f"tensor: cannot make an array from {type(data).__name__}: {e}") from None
         if dtype is None and a.dtype.kind in "iuf":  # Python numbers get the default float dtype
             a = a.astype(backend.get_default_dtype())
-        if a.dtype == object:
-            raise ArgumentTypeError("tensor: data must be numbers, nested lists of numbers or an array")
+        if a.dtype.kind not in "biuf":
+            raise ArgumentTypeError("tensor: data must be numbers, nested lists of numbers or an array of "
+                                    f"them, got {a.dtype} values")
         return a
     raise ArgumentTypeError(
         f"tensor: expected a NumPy array, a Tensor, a number or a (nested) list, got {type(data).__name__}"

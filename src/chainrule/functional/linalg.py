@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, as_operand
 from ..backend import get_default_dtype
-from ..errors import ChainruleError, ShapeError
+from ..errors import ChainruleError, DTypeError, ShapeError
 from .elementwise import astype
 
 
@@ -85,12 +85,20 @@ def _shape(v):
     return np.shape(v.data if isinstance(v, Tensor) else v)
 
 
+def _kind(v):
+    if isinstance(v, Tensor):
+        v = v.data
+    return f"an array of dtype {v.dtype}" if isinstance(v, np.ndarray) else f"a {type(v).__name__}"
+
+
 def matmul(a, b):
     """Matrix product with NumPy's rules for vectors and (broadcast) batches."""
     try:
         return MatMul.apply(a, b)
     except ChainruleError:
         raise
+    except TypeError:  # e.g. a string operand: NumPy has no product loop for it
+        raise DTypeError(f"matmul: operands must hold numbers, got {_kind(a)} and {_kind(b)}") from None
     except ValueError:
         sa, sb = _shape(a), _shape(b)
         raise ShapeError(
