@@ -69,3 +69,11 @@ def test_clip_errors():
         optim.clip_grad_norm_([w], 1.0, norm_type=0)
     with pytest.raises(ArgumentError):
         optim.clip_grad_value_([w], math.nan)
+
+
+def test_clipping_something_that_is_not_parameters_is_one_clear_error():
+    for bad, match in ((5, "got int"), ([np.ones(2)], "holding ndarray")):
+        with pytest.raises(cr.ArgumentTypeError, match=match):
+            optim.clip_grad_norm_(bad, 1.0)
+        with pytest.raises(cr.ArgumentTypeError, match=match):
+            optim.clip_grad_value_(bad, 1.0)

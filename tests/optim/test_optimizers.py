@@ -256,3 +256,18 @@ def test_repr_and_registry():
     opt = optim.SGD(Net().parameters(), lr=0.1)
     assert "lr=0.1" in repr(opt)
     assert set(optim.OPTIMIZERS) == {"sgd", "adam", "adamw", "rmsprop"}
+
+
+def test_a_backward_through_a_graph_made_before_step_is_refused():
+    """step() changes the weights in place: the old graph would give wrong gradients (PyTorch raises too)."""
+    for make in (lambda ps: optim.SGD(ps, lr=1.0), lambda ps: optim.Adam(ps), lambda ps: optim.RMSprop(ps)):
+        w = nn.Parameter(cr.tensor([1.0, 2.0, 3.0]))
+        opt = make([w])
+        loss = (w * w).sum()
+        loss.backward(retain_graph=True)
+        opt.step()
+        with pytest.raises(cr.AutogradError, match="changed in place"):
+            loss.backward()
+        opt.zero_grad()
+        (w * w).sum().backward()  # a graph made after the step is fine
+        np.testing.assert_allclose(w.grad, 2 * w.numpy())

@@ -31,6 +31,8 @@ Conventions every op keeps:
 from __future__ import annotations
 
 import contextlib
+import os
+import traceback
 
 import numpy as np
 
@@ -38,7 +40,9 @@ from ..errors import NonFiniteError
 from .tensor import Tensor
 
 _grad_enabled = True
-_anomaly = False
+_anomaly = False  # anomaly mode is on (detect_anomaly)
+_anomaly_nan = False  # ... and checks gradients for NaN (check_nan)
+_anomaly_forward = False  # ... and checks forward outputs for NaN too (check_forward)
 
 
 class Function:
@@ -94,7 +98,10 @@ class Function:
         if record:
             fn.inputs = inputs
         if _anomaly:
-            _check_finite(cls.__name__, "forward", y if isinstance(y, tuple) else (y,))
+            if _anomaly_forward:
+                _check_nan(cls.__name__, "forward", y if isinstance(y, tuple) else (y,))
+            if record and _anomaly_nan:
+                _trace_backward(fn, cls.__name__)
         return outs
 
     def release(self) -> None:
@@ -103,13 +110,53 @@ class Function:
         self.released = True
 
 
+def _has_nan(a) -> bool:
+    return isinstance(a, (np.ndarray, np.generic)) and a.dtype.kind in "fc" and bool(np.isnan(a).any())
+
+
+def _check_nan(op: str, phase: str, arrays, where: str = "") -> None:
+    """Anomaly mode: raise NonFiniteError naming ``op`` if one of ``arrays`` holds a NaN (inf is a value)."""
+    for i, a in enumerate(arrays):
+        if _has_nan(a):
+            part = f"the gradient for input {i}" if phase == "backward" else f"output {i}"
+            raise NonFiniteError(f"anomaly mode: {op}.{phase} produced NaN in {part} (an array of shape {a.shape}, "
+                                 f"dtype {a.dtype}){where}")
+
+
 def _check_finite(op: str, phase: str, arrays) -> None:
-    for a in arrays:
-        if a is not None and isinstance(a, np.ndarray) and a.dtype.kind in "fc" and not np.isfinite(a).all():
-            what = "NaN" if np.isnan(a).any() else "inf"
-            raise NonFiniteError(
-                f"anomaly mode: {op}.{phase} produced {what} (an array of shape {a.shape}, dtype {a.dtype})"
-            )
+    """The engine's check of every op's gradients in anomaly mode (NaN only, when check_nan is on)."""
+    if _anomaly_nan:
+        _check_nan(op, phase, arrays)
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _trace_backward(fn: Function, op: str) -> None:
+    """Anomaly mode: make ``fn.backward`` check its gradients and name the line whose forward created the op."""
+    # innermost frame first, without this function and apply; source lines are read only for the frame shown
+    stack = list(traceback.StackSummary.extract(traceback.walk_stack(None), lookup_lines=False))[2:]
+
+    def inside(f) -> bool:
+        return os.path.abspath(f.filename).startswith(_PACKAGE + os.sep)
+
+    user = next((f for f in stack if not inside(f)), None)
+    where = ""
+    if user is not None:
+        where = f"; its forward was called from {user.filename}:{user.lineno} in {user.name}" + \
+            (f" ({user.line})" if user.line else "")
+    if stack and inside(stack[0]):
+        f = stack[0]
+        where += f"{'; its forward was called' if user is None else ','} through chainrule's {f.name} " \
+                 f"({os.path.relpath(f.filename, os.path.dirname(_PACKAGE))}:{f.lineno})"
+    backward = fn.backward
+
+    def checked_backward(gy):
+        gxs = backward(gy)
+        _check_nan(op, "backward", gxs if isinstance(gxs, tuple) else (gxs,), where)
+        return gxs
+
+    fn.backward = checked_backward
 
 
 # ------------------------------------------------------------------------------------- grad mode
@@ -160,29 +207,56 @@ def is_grad_enabled() -> bool:
 
 
 class detect_anomaly(contextlib.ContextDecorator):
-    """Check every op's outputs (forward) and gradients (backward) for NaN and inf.
+    """Anomaly mode, as PyTorch's: a backward pass whose op returns a NaN gradient raises, naming the op.
 
-    The first op that produces one raises :class:`chainrule.errors.NonFiniteError` naming it. It costs a
-    pass over every array, so it is off unless asked for.
+    Inside it, every op that returns a gradient holding a NaN raises :class:`chainrule.errors.NonFiniteError`
+    naming the op and, when its forward ran inside anomaly mode too, the line of code that called it.
+    inf is a value, not an anomaly (as in PyTorch): a ``-inf`` logit mask before softmax or cross-entropy, or
+    the inf gradient of ``sqrt`` at 0, passes; it is flagged where it turns into a NaN (``inf * 0``).
+    A NaN that appears in a forward pass but reaches no gradient (``where(x > 0, log(x), 0)``) is not an
+    anomaly either; ``check_forward=True`` also checks every op's forward outputs for NaN, to find the op
+    where a NaN value first appears. It costs a pass over every array, so it is off unless asked for.
+
+    Parameters
+    ----------
+    check_nan : bool
+        Check gradients for NaN (PyTorch's argument); False turns every check off.
+    check_forward : bool
+        Also check forward outputs for NaN (chainrule's addition; off by default, as in PyTorch).
 
     >>> import chainrule as cr
+    >>> x = cr.tensor([0.0], requires_grad=True)
     >>> with cr.detect_anomaly():
+    ...     (x.sqrt() * 0).sum().backward()  # d sqrt(x)/dx = inf at 0, times 0: NaN
+    Traceback (most recent call last):
+    ...
+    chainrule.errors.NonFiniteError: anomaly mode: Sqrt.backward produced NaN in the gradient for input 0 ...
+    >>> with cr.detect_anomaly(check_forward=True):
     ...     cr.log(cr.tensor([-1.0]))
     Traceback (most recent call last):
     ...
-    chainrule.errors.NonFiniteError: anomaly mode: Log.forward produced NaN (an array of shape (1,), dtype float32)
+    chainrule.errors.NonFiniteError: anomaly mode: Log.forward produced NaN in output 0 (an array of shape (1,), ...
     """
 
+    def __init__(self, check_nan: bool = True, check_forward: bool = False) -> None:
+        for name, v in (("check_nan", check_nan), ("check_forward", check_forward)):
+            if not isinstance(v, (bool, np.bool_)):
+                from ..errors import ArgumentTypeError
+
+                raise ArgumentTypeError(f"detect_anomaly: {name} must be True or False, got {type(v).__name__} "
+                                        f"{v!r:.40}")
+        self.check_nan, self.check_forward = bool(check_nan), bool(check_forward)
+
     def __enter__(self):
-        global _anomaly
-        self._prev = _anomaly
-        _anomaly = True
+        global _anomaly, _anomaly_nan, _anomaly_forward
+        self._prev = _anomaly, _anomaly_nan, _anomaly_forward
+        _anomaly, _anomaly_nan, _anomaly_forward = True, self.check_nan, self.check_nan and self.check_forward
         self._np = np.seterr(invalid="ignore", divide="ignore", over="ignore")
         return self
 
     def __exit__(self, *exc):
-        global _anomaly
-        _anomaly = self._prev
+        global _anomaly, _anomaly_nan, _anomaly_forward
+        _anomaly, _anomaly_nan, _anomaly_forward = self._prev
         np.seterr(**self._np)
         return False
 

@@ -48,6 +48,15 @@ def _check_smoothing(label_smoothing, loss: str) -> None:
         raise ArgumentError(f"{loss}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
 
 
+def _check_delta(delta, loss: str) -> float:
+    """Huber's delta as a float: a real number > 0 (inf allowed: the loss is then d^2 / 2 everywhere)."""
+    if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)):
+        raise ArgumentTypeError(f"{loss}: delta must be a positive number, got {type(delta).__name__} {delta!r:.60}")
+    if not delta > 0:  # NaN too
+        raise ArgumentError(f"{loss}: delta must be positive, got {delta!r}")
+    return float(delta)
+
+
 def _check_ignore_index(ignore_index, loss: str) -> None:
     if type(ignore_index) is int:
         return

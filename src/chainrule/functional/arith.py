@@ -168,7 +168,8 @@ class Neg(Function):
 
 class Pow(Function):
     """y = a ** b;  dL/da = dL/dy * b * a^(b-1)  (0 where b = 0: a^0 = 1 is constant, even at a = 0),
-    dL/db = dL/dy * y * log(a)  (0 where a <= 0)."""
+    dL/db = dL/dy * y * log(a)  (as PyTorch: 0 where a = 0 and b >= 0; -inf where a = 0 and b < 0;
+    NaN where a < 0, as log(a) is undefined there)."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -191,7 +192,7 @@ class Pow(Function):
                     ga = gy * np.where(b == 0, 0, b * a ** (b - 1))
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
-                gb = gy * self.y * np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
+                gb = gy * np.where((a == 0) & (b >= 0), 0, self.y * np.log(a))
         return ga, gb
 
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ..errors import ArgumentError, DataError, ShapeError
+from ..errors import DataError, DTypeError, ShapeError
 from ._loss_core import (
+    _check_delta,
     _check_reduction,
     _data,
     _elementwise_weight,
@@ -109,6 +110,9 @@ class BCEWithLogits(_Loss):
     l = -(a t log sigmoid(z) + (1 - t) log(1 - sigmoid(z))) = (1 - t) z + (1 + (a - 1) t) sp(-z);
     dl/dz = (1 - t) - (1 + (a - 1) t) sigmoid(-z),  dl/dt = (a - 1) sp(-z) - z.
     An elementwise weight w multiplies l and both derivatives.
+    Both are computed from max(z, 0) and min(z, 0) apart, l = (1 - t) max(z, 0) - a t min(z, 0)
+    + (1 + (a - 1) t) log1p(exp(-|z|)): an infinite logit on the wrong side gives inf (PyTorch too at z = +inf),
+    not inf - inf = NaN; one on the right side with a hard target (z = +inf, t = 1) is 0 * inf = NaN, as in PyTorch.
     """
 
     w = pw = None
@@ -116,14 +120,15 @@ class BCEWithLogits(_Loss):
     def forward(self, z, t):
         self.z, self.t = z, t
         self.e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+        # max(z, 0) - z t written as (1 - t) max(z, 0) - t min(z, 0): no inf - inf at z = +-inf
+        zp, zn = np.maximum(z, 0), np.minimum(z, 0)
         if self.pw is None:
-            l = np.maximum(z, 0) - z * t + np.log1p(self.e)
+            l = (1 - t) * zp - t * zn + np.log1p(self.e)
         else:
-            sp = np.maximum(-z, 0) + np.log1p(self.e)
             self.lw = 1 + (self.pw - 1) * t
             if self.needs_input_grad[1]:
-                self.sp = sp
-            l = (1 - t) * z + self.lw * sp
+                self.sp = np.log1p(self.e) - zn
+            l = (1 - t) * zp - (self.pw * t) * zn + self.lw * np.log1p(self.e)
         return self.reduce(l if self.w is None else l * self.w)
 
     def backward(self, gy):
@@ -228,9 +233,12 @@ def huber_loss(pred, target, delta: float = 1.0, reduction: str = "mean") -> Ten
     >>> F.huber_loss(cr.tensor([0.5, 3.0]), cr.tensor([0.0, 0.0]), reduction="none")
     tensor([0.125, 2.5  ])
     """
-    if not delta > 0:
-        raise ArgumentError(f"huber_loss: delta must be positive, got {delta!r}")
-    return _regression(Huber, "huber_loss", pred, target, reduction, delta=float(delta))
+    return _regression(Huber, "huber_loss", pred, target, reduction, delta=_check_delta(delta, "huber_loss"))
+
+
+def _values(a: np.ndarray) -> str:
+    lo, hi = np.min(a), np.max(a)
+    return "NaN" if np.isnan(lo) else f"values in [{lo}, {hi}]"
 
 
 def binary_cross_entropy(prob, target, reduction: str = "mean", weight=None) -> Tensor:
@@ -244,8 +252,8 @@ def binary_cross_entropy(prob, target, reduction: str = "mean", weight=None) -> 
 
     Parameters
     ----------
-    prob : Tensor of probabilities in [0, 1]
-    target : Tensor of the same shape, values in [0, 1]
+    prob : Tensor of probabilities in [0, 1] (else DataError)
+    target : Tensor of the same shape, values in [0, 1] (else DataError, as PyTorch)
     reduction : 'mean' | 'sum' | 'none'
     weight : optional array or Tensor broadcasting to prob's shape (no gradient flows into it);
         'mean' still divides by the number of elements, as PyTorch
@@ -258,9 +266,13 @@ def binary_cross_entropy(prob, target, reduction: str = "mean", weight=None) -> 
     prob = _in(prob)
     p = _data(prob)
     if p.size and not (np.min(p) >= 0 and np.max(p) <= 1):  # also catches NaN
-        raise DataError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got values in "
-                        f"[{np.min(p)}, {np.max(p)}] (for raw scores use binary_cross_entropy_with_logits)")
+        raise DataError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got {_values(p)} "
+                        "(for raw scores use binary_cross_entropy_with_logits)")
     t = _float_target(target, p, "binary_cross_entropy")
+    tv = _data(t)
+    if tv.size and not (np.min(tv) >= 0 and np.max(tv) <= 1):  # as PyTorch; outside [0, 1] l is unbounded below
+        raise DataError(f"binary_cross_entropy: target must hold values in [0, 1], got {_values(tv)} "
+                        "(-1/+1 labels: use (t + 1) / 2; 0-255 masks: t / 255)")
     if weight is None:
         return BCE.apply(prob, t, reduction=reduction)
     return BCE.apply(prob, t, reduction=reduction, w=_elementwise_weight(weight, p, "binary_cross_entropy", "weight"))
@@ -309,26 +321,49 @@ def hinge_loss(scores, target, reduction: str = "mean") -> Tensor:
 
     Math
     ----
-    Binary, scores s of shape (N,), target t in {-1, +1}:  l = max(0, 1 - t s);  dl/ds = -t where 1 - t s > 0.
-    Multi-class, scores (N, C), target class indices y (PyTorch's MultiMarginLoss):
+    Binary, scores s of shape (N,) or (N, 1) (a linear SVM: ``nn.Linear(d, 1)``), target t in {-1, +1} of shape
+    (N,) or the scores' shape:  l = max(0, 1 - t s);  dl/ds = -t where 1 - t s > 0.
+    Multi-class, scores (N, C), C > 1, target class indices y (PyTorch's MultiMarginLoss):
     l = sum_{j != y} max(0, 1 - s_y + s_j) / C;  dl/ds_j = [margin_j > 0] / C,  dl/ds_y = -(active margins) / C.
+
+    Parameters
+    ----------
+    scores : Tensor (N,) or (N, 1) for the binary loss, (N, C) for the multi-class one
+    target : -1 / +1 labels (binary), or integer class indices (N,) (multi-class)
+    reduction : 'mean' | 'sum' | 'none' ('none' gives the target's shape in the binary case, (N,) otherwise)
 
     >>> import chainrule as cr, chainrule.functional as F
     >>> F.hinge_loss(cr.tensor([2.0, 0.5, -1.0]), cr.tensor([1.0, 1.0, 1.0]), reduction="none")
     tensor([0. , 0.5, 2. ])
+    >>> F.hinge_loss(cr.tensor([[2.0], [0.5]]), [1, -1]).item()  # (N, 1) scores, as nn.Linear(d, 1) gives
+    0.75
     """
     name = "hinge_loss"
     _check_reduction(reduction, name)
     scores = _in(scores)
     s = _data(scores)
     t = _data(_raw_target(target))
-    if s.ndim == 1:
-        if t.shape != s.shape:
-            raise ShapeError(f"{name}: scores of shape {s.shape} need targets of the same shape, got {t.shape}")
+    if s.ndim == 1 or s.ndim == 2 and s.shape[1] == 1:
+        if t.shape != s.shape and not (s.ndim == 2 and t.shape == s.shape[:1]):
+            want = f"{s.shape}" + (f" or {s.shape[:1]}" if s.ndim == 2 else "")
+            raise ShapeError(f"{name}: binary scores of shape {s.shape} need -1/+1 targets of shape {want}, "
+                             f"got {t.shape}")
+        if t.dtype.kind not in "iuf":
+            raise DTypeError(f"{name}: binary targets must be -1 or +1 numbers, got dtype {t.dtype}")
         if not np.all((t == 1) | (t == -1)):
-            raise DataError(f"{name}: binary targets must be -1 or +1, got values {np.unique(t)[:5].tolist()}")
-        return BinaryHinge.apply(scores, t.astype(s.dtype, copy=False), reduction=reduction)
+            got = np.unique(t)[:5].tolist()
+            hint = " (0/1 labels: use 2 * t - 1)" if np.all((t == 0) | (t == 1)) else ""
+            raise DataError(f"{name}: binary targets must be -1 or +1 (for scores of shape {s.shape}), got values "
+                            f"{got}{hint}; for class indices give scores of shape (N, C) with C > 1")
+        if t.shape != s.shape:  # (N, 1) scores and (N,) targets: the loss per sample is (N,)
+            scores = scores.reshape(-1) if isinstance(scores, Tensor) else s.reshape(-1)
+        return BinaryHinge.apply(scores, t.astype(_data(scores).dtype, copy=False), reduction=reduction)
     if s.ndim == 2:
+        if t.dtype.kind not in "iu":
+            raise DTypeError(f"{name}: multi-class scores of shape {s.shape} need integer class indices of shape "
+                             f"{s.shape[:1]}, got dtype {t.dtype} (use .astype(np.int64)); for the binary -1/+1 "
+                             "hinge give scores of shape (N,) or (N, 1)")
         t, _ = _labels(t, s.shape[:1], s.shape[1], name)
         return MultiMargin.apply(scores, t, reduction=reduction)
-    raise ShapeError(f"{name}: scores must be (N,) for binary or (N, C) for multi-class, got shape {s.shape}")
+    raise ShapeError(f"{name}: scores must be (N,) or (N, 1) for binary or (N, C) for multi-class, got shape "
+                     f"{s.shape}")

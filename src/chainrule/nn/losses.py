@@ -11,21 +11,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.tensor import Tensor
 from ..backend import get_default_dtype
-from ..errors import ArgumentError, ShapeError
+from ..errors import ShapeError
 from ..functional import _loss_core as C
 from ..functional import losses as L
 from .module import Module
 
 
 def _weight_buffer(weight, loss: str, what: str = "weight", per_class: bool = False):
-    """A copy of a weight (array, list or Tensor) for a buffer; integer weights become the default float dtype."""
+    """A copy of a weight (array, list or Tensor) for a buffer. A list or number, or integers, become the
+    default float dtype (float32, as PyTorch's buffer); a float array or Tensor keeps its dtype."""
     if weight is None:
         return None
     w = C._weight_array(weight, loss, what)
     if per_class and w.ndim != 1:
         raise ShapeError(f"{loss}: weight must be 1-D, one entry per class, got shape {w.shape}")
-    return w.astype(get_default_dtype()) if w.dtype.kind != "f" else np.array(w, copy=True)
+    if w.dtype.kind != "f" or not isinstance(weight, (np.ndarray, Tensor)):
+        return w.astype(get_default_dtype())
+    return np.array(w, copy=True)
 
 
 def _show(w) -> str:
@@ -66,9 +70,7 @@ class HuberLoss(_Loss):
 
     def __init__(self, *, reduction: str = "mean", delta: float = 1.0):
         super().__init__(reduction=reduction)
-        if not delta > 0:
-            raise ArgumentError(f"HuberLoss: delta must be positive, got {delta!r}")
-        self.delta = float(delta)
+        self.delta = C._check_delta(delta, "HuberLoss")
 
     def forward(self, pred, target):
         return L.huber_loss(pred, target, delta=self.delta, reduction=self.reduction)

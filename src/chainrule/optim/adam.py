@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..errors import ArgumentError
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, check_flag, check_number
 
 
 class Adam(Optimizer):
@@ -69,6 +69,7 @@ class Adam(Optimizer):
         check_number(name, "betas[0]", betas[0], 0.0, 1.0, high_open=True)
         check_number(name, "betas[1]", betas[1], 0.0, 1.0, high_open=True)
         group["betas"] = (float(betas[0]), float(betas[1]))
+        group["amsgrad"] = check_flag(name, "amsgrad", group["amsgrad"])
 
     def _init_state(self, p, group: dict) -> dict:
         state = {"step": 0, "exp_avg": np.zeros_like(p.data), "exp_avg_sq": np.zeros_like(p.data)}

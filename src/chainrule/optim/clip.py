@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..errors import ArgumentError, NonFiniteError
-from .optimizer import as_param_list, check_number
+from .optimizer import as_param_list, check_flag, check_number
 
 
 def _total_norm(grads: list, norm_type: float) -> float:
@@ -58,6 +58,7 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0, error_if_no
     p = math.inf if norm_type == math.inf else check_number("clip_grad_norm_", "norm_type", norm_type)
     if p == 0:
         raise ArgumentError("clip_grad_norm_: norm_type must be > 0 (or math.inf), got 0")
+    error_if_nonfinite = check_flag("clip_grad_norm_", "error_if_nonfinite", error_if_nonfinite)
     grads = [t.grad for t in as_param_list(params) if t.grad is not None]
     total = _total_norm(grads, p)
     if not math.isfinite(total):

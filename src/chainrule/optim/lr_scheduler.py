@@ -2,9 +2,17 @@
 
 Each schedule is first a plain function ``lr(t)`` (here ``linear_decay``, ``exponential_decay``,
 ``step_decay``, ``cosine_annealing``, ``linear_warmup``), so it can be plotted and tested on its own.
-A scheduler class holds an optimizer and, at each ``step()``, sets every group's ``lr`` to the schedule's
-value at the new step, starting from the group's learning rate when the scheduler was made (``base_lr``).
+A scheduler class holds an optimizer and, at each ``step()``, moves every group's ``lr`` from the
+schedule's value at t - 1 to its value at t, starting from the group's learning rate when the first
+scheduler was made (``base_lr``, kept in the group as ``'initial_lr'``).
 :class:`ReduceLROnPlateau` is the exception: it reacts to a monitored value, not to the step count.
+
+Schedulers chain, as PyTorch's do: each ``step()`` updates the lr the group holds now, so a manual change
+of ``lr``, a :class:`ReduceLROnPlateau` or a second scheduler on the same optimizer all last. Where the lr
+is still the schedule's own value at t - 1 (a scheduler used alone) it becomes exactly the value at t;
+otherwise the schedule's step is applied to it: :class:`StepLR` multiplies it by ``gamma`` at each
+multiple of ``step_size`` and :class:`CosineAnnealingLR` follows PyTorch's recursive form, both step for
+step as PyTorch; the others multiply it by lr(t) / lr(t - 1) (and set lr(t) where lr(t - 1) is 0).
 
 >>> import chainrule as cr
 >>> w = cr.nn.Parameter(cr.zeros(1))
@@ -146,9 +154,10 @@ def _checked(where: str, state_dict, checks: dict) -> dict:
 
 # ------------------------------------------------------------------------------- scheduler classes
 class LRScheduler:
-    """Base class: sets each param group's lr to ``lr_at(t, base_lr)`` at construction (t = 0) and every step.
+    """Base class: moves each param group's lr along ``lr_at(t, base_lr)`` at construction (t = 0) and every step.
 
     Attributes: ``optimizer``, ``base_lrs`` (each group's lr when the schedule began), ``last_epoch`` (t).
+    A step applies :meth:`chain` to the lr the group holds, so schedulers compose (see the module's notes).
     """
 
     # the attributes a state dict keeps besides last_epoch and base_lrs, each with the check
@@ -164,16 +173,37 @@ class LRScheduler:
         self.base_lrs = [float(g["initial_lr"]) for g in optimizer.param_groups]
         self.last_epoch = 0
         self._apply()
+        # the lrs right after construction: load_state_dict recognises an optimizer whose state was not loaded
+        self._start_lrs = self.get_last_lr()
 
     def lr_at(self, t: int, base_lr: float) -> float:  # pragma: no cover - subclasses override
         raise NotImplementedError
 
+    def _prev(self, t: int, base_lr: float) -> float:
+        """The schedule's value before step t (base_lr before t = 0)."""
+        return self.lr_at(t - 1, base_lr) if t > 0 else float(base_lr)
+
+    def chain(self, t: int, lr: float, base_lr: float) -> float:
+        """The lr after step t for a group that holds ``lr``, which is not the schedule's own value at t - 1.
+
+        Math: lr * lr_at(t) / lr_at(t - 1) (lr unchanged where the schedule holds still; lr_at(t) where
+        lr_at(t - 1) = 0, as there is no ratio). Subclasses with a PyTorch namesake follow its rule.
+        """
+        prev, new = self._prev(t, base_lr), self.lr_at(t, base_lr)
+        if new == prev:
+            return lr
+        if prev == 0:
+            return new
+        return lr * (new / prev)
+
     def _apply(self) -> None:
+        t = self.last_epoch
         for g, base in zip(self.optimizer.param_groups, self.base_lrs):
-            g["lr"] = self.lr_at(self.last_epoch, base)
+            lr = float(g["lr"])
+            g["lr"] = self.lr_at(t, base) if lr == self._prev(t, base) else self.chain(t, lr, base)
 
     def step(self) -> None:
-        """Advance one step (an epoch or a batch, as the caller decides) and set the new learning rates."""
+        """Advance one step (an epoch or a batch, as the caller decides) and update the learning rates."""
         self.last_epoch += 1
         self._apply()
 
@@ -197,6 +227,11 @@ class LRScheduler:
     def load_state_dict(self, state_dict: dict) -> None:
         """Continue from a saved position: restores t, the base learning rates and the hyperparameters.
 
+        The learning rate itself lives in the optimizer's state, as in PyTorch: load the optimizer's state
+        dict too, and the lr it restores (whatever other schedulers or manual changes made of it) is kept.
+        A group whose lr is still the one this scheduler set when it was made (its optimizer's state was not
+        loaded) is set to the schedule's value at the restored step.
+
         Everything is checked before anything changes: a state dict that is not a dict, lacks a key, has
         a key this scheduler does not keep (another kind of scheduler's) or a value its constructor would
         refuse raises :class:`StateDictError` naming the scheduler and the key. PyTorch's state dicts of
@@ -204,7 +239,12 @@ class LRScheduler:
         """
         for k, v in self._check_state(state_dict).items():
             setattr(self, k, v)
-        self._apply()
+        self._restore_lrs()
+
+    def _restore_lrs(self) -> None:
+        for g, base, start in zip(self.optimizer.param_groups, self.base_lrs, self._start_lrs):
+            if float(g["lr"]) == start:
+                g["lr"] = self.lr_at(self.last_epoch, base)
 
     def __repr__(self) -> str:
         hp = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyper)
@@ -272,6 +312,10 @@ class StepLR(LRScheduler):
     def lr_at(self, t: int, base_lr: float) -> float:
         return step_decay(t, base_lr, self.step_size, self.gamma)
 
+    def chain(self, t: int, lr: float, base_lr: float) -> float:
+        """PyTorch's StepLR step: lr * gamma at every nonzero multiple of step_size, else lr."""
+        return lr * self.gamma if t > 0 and t % self.step_size == 0 else lr
+
 
 class CosineAnnealingLR(LRScheduler):
     """Follow half a cosine from the optimizer's lr down to ``eta_min`` over ``T_max`` steps.
@@ -288,6 +332,20 @@ class CosineAnnealingLR(LRScheduler):
 
     def lr_at(self, t: int, base_lr: float) -> float:
         return cosine_annealing(t, base_lr, self.T_max, self.eta_min)
+
+    def chain(self, t: int, lr: float, base_lr: float) -> float:
+        """PyTorch's recursive CosineAnnealingLR step.
+
+        Math: lr_t = eta_min + (lr - eta_min) * (1 + cos(pi t / T)) / (1 + cos(pi (t - 1) / T)), and where
+        the denominator is 0 (t - 1 an odd multiple of T, the restart) lr_t = lr + (base_lr - eta_min) *
+        (1 - cos(pi / T)) / 2. Both map lr_at(t - 1) to lr_at(t).
+        """
+        if t == 0:
+            return lr
+        T, low = self.T_max, self.eta_min
+        if (t - 1 - T) % (2 * T) == 0:
+            return lr + (base_lr - low) * (1.0 - math.cos(math.pi / T)) / 2.0
+        return (1.0 + math.cos(math.pi * t / T)) / (1.0 + math.cos(math.pi * (t - 1) / T)) * (lr - low) + low
 
 
 class LinearWarmup(LRScheduler):
@@ -316,6 +374,12 @@ class LinearWarmup(LRScheduler):
             return linear_warmup(t, base_lr, self.warmup_steps, self.start_factor)
         return self.after.lr_at(t - self.warmup_steps, base_lr)
 
+    def chain(self, t: int, lr: float, base_lr: float) -> float:
+        """The ratio rule during the warm-up (PyTorch's LinearLR step), then the ``after`` scheduler's rule."""
+        if self.after is not None and t > self.warmup_steps:
+            return self.after.chain(t - self.warmup_steps, lr, base_lr)
+        return super().chain(t, lr, base_lr)
+
     def state_dict(self) -> dict:
         d = super().state_dict()
         if self.after is not None:
@@ -341,11 +405,14 @@ class LinearWarmup(LRScheduler):
             setattr(self.after, k, v)
         for k, v in values.items():
             setattr(self, k, v)
-        self._apply()
+        self._restore_lrs()
 
 
 class FunctionLR(LRScheduler):
     """Any schedule given as a function: lr(t) = fn(t, base_lr).
+
+    Used alone it sets exactly fn(t, base_lr); chained with other changes of the lr, each step multiplies
+    the current lr by fn(t, base_lr) / fn(t - 1, base_lr) (see the module's notes).
 
     >>> import chainrule as cr
     >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ..errors import ArgumentError, ArgumentTypeError, ShapeError, StateDictError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError, StateDictError
 
 
 def check_number(owner: str, name: str, value, low: float = 0.0, high: float = math.inf,
@@ -32,6 +32,16 @@ def check_number(owner: str, name: str, value, low: float = 0.0, high: float = m
         bracket = ")" if high_open else "]"
         raise ArgumentError(f"{owner}: {name} must be in [{low}, {high}{bracket}, got {value!r}")
     return v
+
+
+def check_flag(owner: str, name: str, value) -> bool:
+    """``value`` as a bool if it is True or False (NumPy's too), else an ArgumentTypeError naming it.
+
+    A truthy string such as ``'no'`` or a number is refused: it would silently switch the option on.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(f"{owner}: {name} must be True or False, got {type(value).__name__} {value!r:.60}")
+    return bool(value)
 
 
 def _is_index(k) -> bool:
@@ -118,6 +128,7 @@ class Optimizer:
     # ------------------------------------------------------------------------------------ stepping
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: set them to None (default) or fill them with zeros in place."""
+        set_to_none = check_flag(f"{type(self).__name__}.zero_grad", "set_to_none", set_to_none)
         for p in self._params():
             if set_to_none:
                 p.grad = None
@@ -139,6 +150,8 @@ class Optimizer:
                 if p.grad is None:
                     continue
                 g = p.grad
+                if type(g) is not np.ndarray or g.dtype != p.data.dtype:
+                    g = self._as_grad(p, g)
                 if g.shape != p.data.shape:
                     raise ShapeError(f"{type(self).__name__}.step: a parameter of shape {p.shape} has a gradient "
                                      f"of shape {g.shape}")
@@ -146,6 +159,16 @@ class Optimizer:
                 if state is None:
                     state = self.state[p] = self._init_state(p, group)
                 self._update(p.data, g, group, state, self._buffers(p, self._n_scratch))
+                p._version += 1  # an in-place change: a graph that saved p cannot back-propagate any more
+
+    def _as_grad(self, p: Tensor, g) -> np.ndarray:
+        """A gradient set by hand (a Tensor, a list, another float dtype) as an array of the parameter's dtype,
+        so that the optimizer's state keeps the parameter's dtype (PyTorch refuses such a .grad outright)."""
+        a = np.asarray(g.data if isinstance(g, Tensor) else g)
+        if a.dtype.kind not in "iuf":
+            raise DTypeError(f"{type(self).__name__}.step: a parameter of dtype {p.dtype} has a gradient of dtype "
+                             f"{a.dtype}; expected numbers")
+        return a.astype(p.data.dtype, copy=False)
 
     def _init_state(self, p: Tensor, group: dict) -> dict:  # pragma: no cover - subclasses override
         return {}
@@ -278,4 +301,12 @@ def as_param_list(params: Iterable | Tensor) -> list:
     """A list of tensors from one tensor or an iterable of them (for the clipping helpers)."""
     if isinstance(params, Tensor):
         return [params]
-    return list(params)
+    try:
+        out = list(params)
+    except TypeError:
+        raise ArgumentTypeError(f"expected a tensor or an iterable of tensors (model.parameters()), got "
+                                f"{type(params).__name__}") from None
+    bad = [type(t).__name__ for t in out if not isinstance(t, Tensor)]
+    if bad:
+        raise ArgumentTypeError(f"expected tensors (model.parameters()), got an iterable holding {bad[0]}")
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import axpby
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, check_flag, check_number
 
 
 class RMSprop(Optimizer):
@@ -64,6 +64,7 @@ class RMSprop(Optimizer):
         check_number("RMSprop", "eps", group["eps"])
         check_number("RMSprop", "weight_decay", group["weight_decay"])
         check_number("RMSprop", "momentum", group["momentum"], 0.0, 1.0, high_open=True)
+        group["centered"] = check_flag("RMSprop", "centered", group["centered"])
 
     def _init_state(self, p, group: dict) -> dict:
         state = {"step": 0, "square_avg": np.zeros_like(p.data)}

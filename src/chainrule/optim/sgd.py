@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import axpby
-from ..errors import ArgumentError, ArgumentTypeError
-from .optimizer import Optimizer, check_number
+from ..errors import ArgumentError
+from .optimizer import Optimizer, check_flag, check_number
 
 
 class SGD(Optimizer):
@@ -59,8 +59,7 @@ class SGD(Optimizer):
         check_number("SGD", "momentum", group["momentum"], 0.0, 1.0, high_open=True)
         check_number("SGD", "dampening", group["dampening"], 0.0, 1.0)
         check_number("SGD", "weight_decay", group["weight_decay"])
-        if not isinstance(group["nesterov"], (bool, np.bool_)):
-            raise ArgumentTypeError(f"SGD: nesterov must be True or False, got {group['nesterov']!r}")
+        group["nesterov"] = check_flag("SGD", "nesterov", group["nesterov"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ArgumentError(
                 f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum={group['momentum']}, "
