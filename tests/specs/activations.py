@@ -66,6 +66,11 @@ SPECS = [
     OpSpec("softmax_3d_axis1", lambda a: F.softmax(a, axis=1), [A((2, 4, 3), low=-4, high=4)],
            lambda a: _softmax(a, 1), lambda t, a: t.softmax(a, dim=1)),
     OpSpec("softmax_1d", F.softmax, [A((6,), low=-4, high=4)], _softmax, lambda t, a: t.softmax(a, dim=0)),
+    # a 0-d tensor is one single-element row: softmax 1, log_softmax 0, gradients 0 (as PyTorch)
+    OpSpec("softmax_0d", F.softmax, [A(())], np.ones_like, lambda t, a: t.softmax(a, dim=-1)),
+    OpSpec("softmax_0d_axis0", lambda a: F.softmax(a, axis=0), [A(())], np.ones_like,
+           lambda t, a: t.softmax(a, dim=0)),
+    OpSpec("log_softmax_0d", F.log_softmax, [A(())], np.zeros_like, lambda t, a: t.log_softmax(a, dim=-1)),
     OpSpec("log_softmax", F.log_softmax, [A((3, 5), low=-4, high=4)], _log_softmax,
            lambda t, a: t.log_softmax(a, dim=-1)),
     OpSpec("log_softmax_axis0", lambda a: F.log_softmax(a, axis=0), [A((4, 3), low=-4, high=4)],

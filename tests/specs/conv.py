@@ -83,6 +83,10 @@ SPECS = [
     _conv_row("conv2d_1x1_pad2", X, (4, 3, 1, 1), padding=2),
     _conv_row("conv2d_cin1_pad1", (2, 1, 7, 5), (4, 1, 3, 3), padding=1),
     _conv_row("conv2d_big_padding", (1, 2, 4, 3), (3, 2, 2, 2), padding=3),
+    # an empty batch (N = 0): empty output and input gradient, zero weight gradients (QA2 numerics #3)
+    _conv_row("conv2d_empty_batch", (0, 3, 7, 5), (4, 3, 3, 3), padding=1),
+    _conv_row("conv2d_empty_batch_groups", (0, 6, 7, 5), (6, 2, 3, 3), groups=3, stride=2),
+    _conv_row("conv2d_empty_batch_wide", (0, 16, 5, 5), (300, 16, 3, 3), bias=False),
     _pool_row("max_pool2d_tiles", "max", (2, 3, 8, 6), 2),
     _pool_row("max_pool2d_remainder", "max", X, 2),
     _pool_row("max_pool2d_overlap_pad", "max", X, 3, stride=2, padding=1),

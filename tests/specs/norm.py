@@ -93,6 +93,7 @@ def _torch_rnn(t, kind, x, states, ws, batch_first=False, **kw):
 RM, RV = np.linspace(-0.5, 0.5, 3), np.linspace(0.5, 2.0, 3)
 T, N, I, H = 3, 2, 3, 2
 IDS = np.array([[0, 3, 3], [4, 0, 3]])
+W64, B64 = np.linspace(0.5, 2.0, 3), np.linspace(-1.0, 1.0, 3)  # float64 NumPy weights
 
 SPECS = [
     OpSpec("batch_norm_train_2d", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
@@ -119,6 +120,24 @@ SPECS = [
            lambda t, w: t.nn.functional.embedding(t.tensor(IDS), w)),
     OpSpec("embedding_padding_idx", lambda w: F.embedding(IDS, w, padding_idx=3), [A((5, 3))], lambda w: w[IDS],
            lambda t, w: t.nn.functional.embedding(t.tensor(IDS), w, padding_idx=3), gradcheck=False),
+    # float64 NumPy statistics and weights with a float32 input: computed and returned in the input's dtype
+    # (QA2 numerics #7; the forward test checks the output dtype in float32 and float64)
+    OpSpec("batch_norm_train_float64_numpy_params",
+           lambda x: F.batch_norm(x, np.zeros(3), np.ones(3), W64.copy(), B64.copy(), training=True, momentum=0.3),
+           [A((5, 3))], lambda x: _bn_ref(x, W64.astype(x.dtype), B64.astype(x.dtype)),
+           lambda t, x: t.nn.functional.batch_norm(x, t.zeros(3, dtype=x.dtype), t.ones(3, dtype=x.dtype),
+                                                   t.tensor(W64), t.tensor(B64), training=True, momentum=0.3)),
+    OpSpec("batch_norm_eval_float64_numpy_params",
+           lambda x: F.batch_norm(x, RM.copy(), RV.copy(), W64.copy(), B64.copy(), training=False),
+           [A((4, 3, 2))], lambda x: _bn_ref(x, W64.astype(x.dtype), B64.astype(x.dtype), RM, RV),
+           lambda t, x: t.nn.functional.batch_norm(x, t.tensor(RM), t.tensor(RV), t.tensor(W64), t.tensor(B64),
+                                                   training=False)),
+    OpSpec("layer_norm_float64_numpy_params", lambda x: F.layer_norm(x, 3, W64.copy(), B64.copy()),
+           [A((4, 3))], lambda x: _ln_ref(x, 1, W64.astype(x.dtype), B64.astype(x.dtype)),
+           lambda t, x: t.nn.functional.layer_norm(x, (3,), t.tensor(W64), t.tensor(B64))),
+    OpSpec("embedding_negative_padding_idx", lambda w: F.embedding(IDS, w, padding_idx=-2), [A((5, 3))],
+           lambda w: w[IDS], lambda t, w: t.nn.functional.embedding(t.tensor(IDS), w, padding_idx=-2),
+           gradcheck=False),
     OpSpec("dropout_seeded", lambda x: F.dropout(x, 0.3, generator=7), [A((4, 5))],
            lambda x: x * (np.random.default_rng(7).random(x.shape, dtype=x.dtype) >= 0.3) / x.dtype.type(0.7)),
     OpSpec("dropout_eval_identity", lambda x: F.dropout(x, 0.3, training=False), [A((4, 5))], lambda x: x,
@@ -149,4 +168,17 @@ SPECS = [
             A((H, H), low=0.1, high=1.0), A((H,), low=0.1, high=1.0), A((H,), low=0.1, high=1.0)],
            lambda *a: _rnn_ref(*a, act=lambda z: np.maximum(z, 0)),
            lambda t, x, h, *ws: _torch_rnn(t, "RNN", x, (h,), ws, nonlinearity="relu")),
+    # an empty batch (N = 0): empty outputs and input gradients, zero weight gradients (QA2 numerics #3, models #5)
+    OpSpec("lstm_layer_empty_batch",
+           lambda x, h, c, wih, whh, bih, bhh: _joined(lstm_layer(x, h, c, wih, whh, bih, bhh)),
+           [A((T, 0, I)), A((0, H)), A((0, H)), A((4 * H, I)), A((4 * H, H)), A((4 * H,)), A((4 * H,))],
+           _lstm_ref, lambda t, x, h, c, *ws: _torch_rnn(t, "LSTM", x, (h, c), ws)),
+    OpSpec("gru_layer_empty_batch",
+           lambda x, h, wih, whh, bih, bhh: _joined(gru_layer(x, h, wih, whh, bih, bhh, batch_first=True)),
+           [A((0, T, I)), A((0, H)), A((3 * H, I)), A((3 * H, H)), A((3 * H,)), A((3 * H,))],
+           lambda *a: _gru_ref(*a, batch_first=True),
+           lambda t, x, h, *ws: _torch_rnn(t, "GRU", x, (h,), ws, batch_first=True)),
+    OpSpec("rnn_layer_empty_batch", lambda x, h, wih, whh, bih, bhh: _joined(rnn_layer(x, h, wih, whh, bih, bhh)),
+           [A((T, 0, I)), A((0, H)), A((H, I)), A((H, H)), A((H,)), A((H,))],
+           _rnn_ref, lambda t, x, h, *ws: _torch_rnn(t, "RNN", x, (h,), ws)),
 ]

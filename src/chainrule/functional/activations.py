@@ -31,10 +31,12 @@ def _ndim(x) -> int:
     return x.data.ndim if isinstance(x, Tensor) else np.ndim(x)
 
 
-def _one_axis(axis, x, op: str) -> int:
+def _one_axis(axis, x, op: str) -> int | None:
+    """``axis`` as a non-negative int; None for a 0-d tensor (axis 0 or -1 accepted there, as in PyTorch)."""
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise ArgumentTypeError(f"{op}: axis must be an int, got {axis!r}")
-    return normalize_axis(int(axis), _ndim(x), op)[0]
+    axes = normalize_axis(int(axis), _ndim(x), op)
+    return axes[0] if axes else None  # a 0-d tensor is its own single-element row: softmax 1, log_softmax 0
 
 
 # ------------------------------------------------------------------------------------------ erf
@@ -198,7 +200,7 @@ class Softplus(Function):
 
 
 class Softmax(Function):
-    """y_i = exp(x_i - m) / sum_j exp(x_j - m),  m = max_j x_j  (along ``axis``);
+    """y_i = exp(x_i - m) / sum_j exp(x_j - m),  m = max_j x_j  (along ``axis``; None: a 0-d x, y = 1);
     dL/dx = y * (dL/dy - sum_j dL/dy_j y_j).
     """
 
@@ -206,7 +208,7 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        if x.shape[self.axis] == 0:  # nothing to normalise: an empty result, as PyTorch
+        if self.axis is not None and x.shape[self.axis] == 0:  # nothing to normalise: an empty result, as PyTorch
             self.y = x.copy()
             return self.y
         e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
@@ -221,14 +223,14 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y_i = x_i - logsumexp(x) = (x_i - m) - log sum_j exp(x_j - m);
-    dL/dx = dL/dy - softmax(x) * sum_j dL/dy_j,  softmax(x) = exp(y).
+    dL/dx = dL/dy - softmax(x) * sum_j dL/dy_j,  softmax(x) = exp(y)  (axis None: a 0-d x, y = 0).
     """
 
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, x):
-        if x.shape[self.axis] == 0:  # nothing to normalise: an empty result, as PyTorch
+        if self.axis is not None and x.shape[self.axis] == 0:  # nothing to normalise: an empty result, as PyTorch
             self.y = x.copy()
             return self.y
         s = x - np.max(x, axis=self.axis, keepdims=True)
@@ -280,7 +282,7 @@ def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
     >>> F.leaky_relu(cr.tensor([-2.0, 3.0]), 0.1)
     tensor([-0.2,  3. ])
     """
-    return LeakyReLU.apply(_in(x), slope=float(negative_slope))
+    return LeakyReLU.apply(_in(x), slope=_real(negative_slope, "negative_slope", "leaky_relu"))
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
@@ -294,7 +296,7 @@ def elu(x, alpha: float = 1.0) -> Tensor:
     >>> F.elu(cr.tensor([-1.0, 2.0])).numpy().round(4)
     array([-0.6321,  2.    ], dtype=float32)
     """
-    return ELU.apply(_in(x), alpha=float(alpha))
+    return ELU.apply(_in(x), alpha=_real(alpha, "alpha", "elu"))
 
 
 def gelu(x, approximate: str = "none") -> Tensor:
@@ -344,13 +346,18 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return Softplus.apply(_in(x), beta=beta, threshold=threshold)
 
 
+def _real(value, arg: str, where: str) -> float:
+    """``value`` as a Python float, checked: a finite real number (not a bool, a string, None or an array)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ArgumentTypeError(f"{where}: {arg} must be a number, got {value!r} ({type(value).__name__})")
+    if not math.isfinite(value):
+        raise ArgumentError(f"{where}: {arg} must be finite, got {value!r}")
+    return float(value)
+
+
 def _softplus_args(beta, threshold, where: str = "softplus") -> tuple[float, float]:
     """Check softplus's beta (a finite nonzero number) and threshold (a finite number)."""
-    for arg, value in (("beta", beta), ("threshold", threshold)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise ArgumentTypeError(f"{where}: {arg} must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise ArgumentError(f"{where}: {arg} must be finite, got {value!r}")
+    beta, threshold = _real(beta, "beta", where), _real(threshold, "threshold", where)
     if beta == 0:
         raise ArgumentError(f"{where}: beta must be nonzero (y = log(1 + exp(beta x)) / beta), got {beta!r}")
     return float(beta), float(threshold)

@@ -108,14 +108,14 @@ def _im2col(xp: np.ndarray, k: tuple, stride: tuple, dilation: tuple, out_hw: tu
 
 
 def _grouped_matmul(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
-    """(M, g, K) @ (g, K, P) -> (M, g*P): one matrix product per group; M = n images * pixels."""
+    """(M, g, K) @ (g, K, P) -> (M, g*P): one matrix product per group; M = n images * pixels (n may be 0)."""
     m, g, k = a.shape
     if g == 1:
-        if k * b.shape[2] <= _SMALL_WEIGHT:  # memory-bound: one product per image (see _SMALL_WEIGHT)
+        if k * b.shape[2] <= _SMALL_WEIGHT and n:  # memory-bound: one product per image (see _SMALL_WEIGHT)
             return np.matmul(a.reshape(n, m // n, k), b[0]).reshape(m, -1)
         return a[:, 0, :] @ b[0]
     y = np.matmul(a.transpose(1, 0, 2), b)  # (g, M, P)
-    return y.transpose(1, 0, 2).reshape(m, -1)
+    return y.transpose(1, 0, 2).reshape(m, g * b.shape[2])
 
 
 def _kernel_matrix(w: np.ndarray, groups: int) -> np.ndarray:
@@ -174,8 +174,8 @@ class Conv2d(Function):
         gx = gw = gb = None
         if any(needs[1:]):
             cols = self.cols
-            if g == 1 and cols.shape[2] * o <= _SMALL_WEIGHT:  # image by image, summed (see _SMALL_WEIGHT)
-                n = gy.shape[0]
+            n = gy.shape[0]
+            if g == 1 and cols.shape[2] * o <= _SMALL_WEIGHT and n:  # image by image, summed (see _SMALL_WEIGHT)
                 g_mat = np.matmul(cols.reshape(n, -1, cols.shape[2]).transpose(0, 2, 1), gy_rows.reshape(n, -1, o))
                 g_mat = g_mat.sum(axis=0)[None]
             elif g == 1:  # [X 1]^T dL/dY

@@ -17,13 +17,34 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, as_operand
 from ..backend import get_generator
-from ..errors import ArgumentError, DataError, DTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, DataError, DTypeError, ShapeError
 from .linalg import layer_input
 from .shape import add_rows
 
 
 def _data(v):
     return v.data if isinstance(v, Tensor) else v
+
+
+def _norm_input(x, ref):
+    """The input of batch_norm / layer_norm: a floating input keeps its dtype (the statistics and weights are
+    cast to it inside the op, so float64 NumPy statistics never upcast a float32 input); lists become the
+    default dtype and integers the dtype of ``ref`` (the weight, or the running mean), as :func:`layer_input`.
+    The layers cast their input to their weights' dtype before calling (the "compute in the weight's dtype" rule).
+    """
+    x = as_operand(x)
+    return x if _data(x).dtype.kind == "f" else layer_input(x, ref)
+
+
+def _check_eps(eps, where: str, positive: bool = False) -> float:
+    """eps as a float: a finite number >= 0 (> 0 with ``positive``: batch statistics in training, as PyTorch)."""
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
+        raise ArgumentTypeError(f"{where}: eps must be a number, got {eps!r} ({type(eps).__name__})")
+    if not (eps > 0 if positive else eps >= 0) or not np.isfinite(eps):
+        need = "positive (> 0) in training" if positive else "non-negative (>= 0)"
+        raise ArgumentError(f"{where}: eps must be finite and {need}: it is added to the variance before the "
+                            f"square root, got {eps!r}")
+    return float(eps)
 
 
 # ----------------------------------------------------------------------------------------- batch norm
@@ -38,9 +59,10 @@ class BatchNorm(Function):
         dL/dgamma = sum(gy * xhat),  dL/dbeta = sum(gy)
     Evaluation (running statistics, constants): xhat = (x - running_mean) / sqrt(running_var + eps)
         dL/dx = gy * gamma / sqrt(running_var + eps)
-    Running statistics (training only, in place, PyTorch's convention):
+    Running statistics (training only, in place and in their own dtype, PyTorch's convention):
         running_mean = (1 - momentum) * running_mean + momentum * mu
         running_var  = (1 - momentum) * running_var  + momentum * var * m / (m - 1)   (unbiased)
+    Everything is computed in x's dtype: weights and statistics of another dtype are cast to it.
     float16 inputs are computed in float32 (statistics, running averages, gradients) and y is rounded
     to float16, as PyTorch does: float16 sums overflow past 65504 after a few hundred values.
     """
@@ -53,6 +75,8 @@ class BatchNorm(Function):
         self.half = x.dtype == np.float16
         if self.half:  # float16 sums overflow past 65504: compute in float32 and round y to float16, as PyTorch
             x, gamma, beta = (None if v is None else v.astype(np.float32) for v in (x, gamma, beta))
+        elif (gamma is not None and gamma.dtype != x.dtype) or (beta is not None and beta.dtype != x.dtype):
+            gamma, beta = (None if v is None else v.astype(x.dtype, copy=False) for v in (gamma, beta))  # x's dtype
         axes = (0,) + tuple(range(2, x.ndim))
         pshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # (C,) -> broadcastable against x
         m = x.size // x.shape[1]
@@ -121,19 +145,21 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     Parameters
     ----------
     x : Tensor, shape (N, C), (N, C, L) or (N, C, H, W)
-        Normalised over N (and L, or H and W) for every channel. Lists become the default dtype and
-        integer arrays the weight's dtype.
+        Normalised over N (and L, or H and W) for every channel. A floating x keeps its dtype: the
+        statistics and weights are cast to it. Lists become the default dtype and integer arrays the
+        weight's dtype.
     running_mean, running_var : ndarray of shape (C,) or None
-        Running statistics: updated in place when ``training``, used instead of the batch's when not.
-        ``None`` (both) means the batch statistics are always used and nothing is tracked.
+        Running statistics: updated in place (in their own dtype) when ``training``, used instead of the
+        batch's when not. ``None`` (both) means the batch statistics are always used and nothing is tracked.
     weight, bias : Tensor of shape (C,), optional
         gamma and beta.
     training : bool
         Use (and track) batch statistics; otherwise normalise with the running statistics.
-    momentum : float
-        Weight of the new batch in the running averages.
+    momentum : float in [0, 1]
+        Weight of the new batch in the running averages. (``nn.BatchNorm1d(momentum=None)`` keeps the
+        cumulative average: it counts the batches and passes momentum = 1 / count.)
     eps : float
-        Added to the variance before the square root.
+        Added to the variance before the square root: > 0 in training, >= 0 in evaluation (as PyTorch).
 
     >>> import chainrule as cr, chainrule.functional as F, numpy as np
     >>> x = cr.tensor([[1.0, 10.0], [3.0, 30.0]])
@@ -144,7 +170,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     >>> rm
     array([0.2, 2. ], dtype=float32)
     """
-    x = layer_input(x, weight if weight is not None else running_mean)
+    x = _norm_input(x, weight if weight is not None else running_mean)
     xs = np.shape(_data(x))
     if len(xs) < 2:
         raise ShapeError(f"{_layer}: input must have shape (N, C, ...) with a channel axis 1, got {xs}")
@@ -161,13 +187,22 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     if training and xs[0] * int(np.prod(xs[2:])) <= 1:
         raise ShapeError(f"{_layer}: training needs more than one value per channel to take a variance, "
                          f"got input of shape {xs}")
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.integer, np.floating)):
+        hint = (" (the cumulative average of momentum=None needs a batch count: nn.BatchNorm1d/2d(momentum=None) "
+                "keeps one)" if momentum is None else "")
+        raise ArgumentTypeError(f"{_layer}: momentum must be a number in [0, 1], got {momentum!r}{hint}")
     if not 0.0 <= momentum <= 1.0:
         raise ArgumentError(f"{_layer}: momentum must be in [0, 1], got {momentum}")
+    eps = _check_eps(eps, _layer, positive=bool(training))
     rm = None if running_mean is None else _data(running_mean)
     rv = None if running_var is None else _data(running_var)
+    for name, v in (("running_mean", rm), ("running_var", rv)):
+        if v is not None and not (isinstance(v, np.ndarray) and v.dtype.kind == "f"):
+            raise DTypeError(f"{_layer}: {name} must be a floating NumPy array (updated in place), got "
+                             f"{type(v).__name__}" + (f" of dtype {v.dtype}" if isinstance(v, np.ndarray) else ""))
     inputs = [x] + ([weight, bias] if bias is not None else [weight] if weight is not None else [])
     return BatchNorm.apply(*inputs, running_mean=rm, running_var=rv, training=bool(training),
-                           momentum=float(momentum), eps=float(eps))
+                           momentum=float(momentum), eps=eps)
 
 
 # ----------------------------------------------------------------------------------------- layer norm
@@ -181,6 +216,7 @@ class LayerNorm(Function):
         g = gy * gamma
         dL/dx = 1 / sqrt(var + eps) * (g - mean(g) - xhat * mean(g * xhat))
         dL/dgamma = sum over the leading axes of gy * xhat,  dL/dbeta = sum over the leading axes of gy
+    Computed in x's dtype: weights of another dtype are cast to it.
     """
 
     def __init__(self, k=1, eps=1e-5):
@@ -190,6 +226,8 @@ class LayerNorm(Function):
         self.half = x.dtype == np.float16
         if self.half:  # float16 squares and sums overflow: compute in float32 and round y to float16, as PyTorch
             x, gamma, beta = (None if v is None else v.astype(np.float32) for v in (x, gamma, beta))
+        elif (gamma is not None and gamma.dtype != x.dtype) or (beta is not None and beta.dtype != x.dtype):
+            gamma, beta = (None if v is None else v.astype(x.dtype, copy=False) for v in (gamma, beta))  # x's dtype
         axes = tuple(range(x.ndim - self.k, x.ndim))
         mu = x.mean(axis=axes, keepdims=True)
         xhat = x - mu
@@ -228,12 +266,13 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5, *
 
     Parameters
     ----------
-    x : Tensor, shape (..., *normalized_shape); lists become the default dtype, integers the weight's
+    x : Tensor, shape (..., *normalized_shape). A floating x keeps its dtype (the weights are cast to it);
+        lists become the default dtype, integers the weight's
     normalized_shape : int or tuple of ints
         The trailing shape to normalise over.
     weight, bias : Tensor of shape ``normalized_shape``, optional
         gamma and beta.
-    eps : float
+    eps : float >= 0
         Added to the variance before the square root.
 
     >>> import chainrule as cr, chainrule.functional as F
@@ -241,7 +280,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5, *
     array([[-1.225,  0.   ,  1.225]], dtype=float32)
     """
     ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
-    x = layer_input(x, weight)
+    x = _norm_input(x, weight)
     xs = np.shape(_data(x))
     k = len(ns)
     if k == 0 or len(xs) < k or tuple(xs[len(xs) - k:]) != ns:
@@ -250,7 +289,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5, *
         if v is not None and np.shape(_data(v)) != ns:
             raise ShapeError(f"{_layer}: {name} has shape {np.shape(_data(v))}, expected {ns}")
     inputs = [x] + ([weight, bias] if bias is not None else [weight] if weight is not None else [])
-    return LayerNorm.apply(*inputs, k=k, eps=float(eps))
+    return LayerNorm.apply(*inputs, k=k, eps=_check_eps(eps, _layer))
 
 
 # -------------------------------------------------------------------------------------------- dropout
@@ -342,8 +381,8 @@ def embedding(ids, weight, padding_idx: int | None = None, *, _layer: str = "emb
     ----------
     ids : integer array or Tensor of any shape, values in [0, num_embeddings)
     weight : Tensor, shape (num_embeddings, embedding_dim)
-    padding_idx : int, optional
-        The row at this index gets no gradient.
+    padding_idx : int in [-num_embeddings, num_embeddings), optional
+        The row at this index gets no gradient (a negative index counts from the end, as in PyTorch).
 
     >>> import chainrule as cr, chainrule.functional as F, numpy as np
     >>> w = cr.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
@@ -356,6 +395,13 @@ def embedding(ids, weight, padding_idx: int | None = None, *, _layer: str = "emb
     ws = np.shape(_data(weight))
     if len(ws) != 2:
         raise ShapeError(f"{_layer}: weight must have shape (num_embeddings, embedding_dim), got {ws}")
+    if padding_idx is not None:  # checked here, not at backward where it is used
+        if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+            raise ArgumentTypeError(f"{_layer}: padding_idx must be an int or None, got {padding_idx!r}")
+        if not -ws[0] <= padding_idx < ws[0]:
+            raise ArgumentError(f"{_layer}: padding_idx must be within num_embeddings: in [-{ws[0]}, {ws[0]}), "
+                                f"got {padding_idx} (weight shape {ws})")
+        padding_idx = int(padding_idx) % ws[0]
     ids_arr = np.asarray(_data(ids))
     if ids_arr.dtype.kind not in "iu":
         raise DTypeError(f"{_layer}: ids must be integers, got dtype {ids_arr.dtype}")

@@ -171,14 +171,14 @@ def _param_grads(self, dz_x, dz_h, needs, w_ih):
     dzh = dzx if dz_h is dz_x else _side_by_side(dz_h)
     gx = gw_ih = gw_hh = gb_ih = gb_hh = None
     if needs[0]:
-        gx = (dzx.T @ w_ih).reshape(T, N, -1)
+        gx = (dzx.T @ w_ih).reshape(T, N, w_ih.shape[1])  # sizes spelled out: N may be 0 (an empty batch)
         gx = gx.swapaxes(0, 1) if self.batch_first else gx
     if needs[-4]:
-        gw_ih = dzx @ xt.reshape(T * N, -1)
+        gw_ih = dzx @ xt.reshape(T * N, xt.shape[2])
     if needs[-3]:
         hp = _scratch.take((T, N, hs.shape[1]), hs.dtype)  # h_{t-1} for every step, as rows
         np.copyto(hp, hs[:-1].transpose(0, 2, 1))
-        gw_hh = dzh @ hp.reshape(T * N, -1)
+        gw_hh = dzh @ hp.reshape(T * N, hp.shape[2])
         _scratch.give(hp)
     if needs[-2]:
         gb_ih = dzx.sum(axis=1)
@@ -415,7 +415,7 @@ def _lstm_backward(s, a, cs, tcs, w_hh, w_ih, gy, gh_n, gc_n, want_x, want_w, w_
         dh_rec = w_hh_t @ dzt
     _scratch.give(gyt)
     dzs = dz.reshape(H4, T * n)
-    gx = (dzs.T @ w_ih).reshape(T, n, -1) if want_x else None
+    gx = (dzs.T @ w_ih).reshape(T, n, w_ih.shape[1]) if want_x else None  # n may be 0 (an empty batch)
     gw = gw_hr = None
     if want_w:
         K = s.shape[0]
