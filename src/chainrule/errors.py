@@ -18,7 +18,7 @@ class                       also a                 raised when
 ``StateDictError``          ``KeyError``           missing or unexpected keys in a state dict
 ``GradcheckError``          ``AssertionError``     analytic and numeric gradients disagree
 ``AutogradError``           ``RuntimeError``       misuse of the graph (backward twice, non-scalar)
-``NonFiniteError``          ``FloatingPointError`` a NaN or inf where none may be (anomaly mode, fit)
+``NonFiniteError``          ``FloatingPointError`` a NaN gradient in anomaly mode, a NaN or inf loss in fit
 ``DownloadError``           ``OSError``            a dataset cannot be fetched (offline, bad checksum)
 ==========================  =====================  =================================================
 """
