@@ -1,5 +1,6 @@
 """fit's inputs: lists as data, argument mistakes, default metrics per task, binary outputs, NaN stops, seeds."""
 
+import functools
 import math
 
 import numpy as np
@@ -158,16 +159,29 @@ def _regression(n=120):
     return x, (x.sum(1, keepdims=True) * 0.1).astype(np.float32)
 
 
-@pytest.mark.parametrize("loss_fn", [F.mse_loss, nn.MSELoss(), nn.L1Loss(), nn.HuberLoss(),
+@pytest.mark.parametrize("loss_fn", [nn.L1Loss(), nn.HuberLoss(), nn.MSELoss(reduction="sum"),
                                      lambda out, t: ((out - t) ** 2).mean()])
 def test_regression_reports_mse_not_accuracy(loss_fn):
     x, y = _regression()
     cr.manual_seed(0)
     model = nn.Linear(3, 1)
-    h = train.fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.1), (x, y), (x, y), epochs=3, verbose=False)
+    h = train.fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.01), (x, y), (x, y), epochs=3, verbose=False)
     assert h.keys() == ["epoch", "loss", "mse", "val_loss", "val_mse", "lr", "time"]
     assert h.last["val_mse"] == pytest.approx(np.mean((train.predict(model, x) - y) ** 2), rel=1e-5)
     assert set(train.evaluate(model, loss_fn, (x, y))) == {"loss", "mse"}
+
+
+@pytest.mark.parametrize("loss_fn", [F.mse_loss, nn.MSELoss(), functools.partial(F.mse_loss, reduction="mean")])
+def test_the_mean_squared_error_loss_gets_no_mse_metric_repeating_it(loss_fn):
+    """QA2 practice #4: the default 'mse' beside an MSE loss was the loss again, at the price of every output."""
+    x, y = _regression()
+    cr.manual_seed(0)
+    model = nn.Linear(3, 1)
+    h = train.fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.1), (x, y), (x, y), epochs=3, verbose=False)
+    assert h.keys() == ["epoch", "loss", "val_loss", "lr", "time"]
+    assert h.last["val_loss"] == pytest.approx(np.mean((train.predict(model, x) - y) ** 2), rel=1e-5)
+    assert set(train.evaluate(model, loss_fn, (x, y))) == {"loss"}
+    assert "mse" in train.evaluate(model, loss_fn, (x, y), metrics="mse")  # still there when asked for
 
 
 def test_accuracy_asked_for_on_regression_targets_fails_before_training():

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..backend import check_seed
+from ..backend import check_seed, get_generator
 from ..errors import ArgumentError, ArgumentTypeError, DataError
 
 
@@ -112,7 +112,7 @@ def split_indices(n: int, val_fraction: float, seed: int | None = 0, stratify=No
     frac = _fraction(val_fraction, "val_fraction", where)
     if n < 2:
         raise DataError(f"{where}: need at least 2 samples to split into train and validation, got {n}")
-    rng = np.random.default_rng(seed)
+    rng = get_generator(seed)  # None: chainrule's global generator, which cr.manual_seed seeds
     if stratify is None:
         n_val = min(max(int(round(n * frac)), 1), n - 1)
         perm = rng.permutation(n)
@@ -151,7 +151,7 @@ def train_val_split(*arrays, val_fraction: float = 0.1, seed: int | None = 0, st
     val_fraction : float in (0, 1)
         Share of samples that go to validation, rounded, at least one and at most N - 1.
     seed : int or None
-        Seed of the permutation.
+        Seed of the permutation; None draws it from chainrule's global generator (``cr.manual_seed``).
     stratify : array_like of shape (N,), optional
         Labels whose proportions both parts keep.
 

@@ -73,10 +73,20 @@ class DataLoader:
     Anything else that cannot become an array (None, objects) raises a DataError naming the sample,
     the field and its type; so do samples whose structure or shapes differ within a batch.
 
-    Every epoch visits each sample exactly once. With ``shuffle=True`` the order of epoch ``k`` comes from
-    ``np.random.default_rng([seed, k])``: it depends only on the seed and the epoch number, so a run resumed
-    at epoch ``k`` (``loader.set_epoch(k)``) sees the same batches as the original run. Each ``iter(loader)``
-    uses the current epoch and then advances it by one.
+    Every epoch visits each sample exactly once, and each ``iter(loader)`` is one epoch: it uses the loader's
+    epoch counter ``loader.epoch`` (from 0) and then advances it by one. How ``shuffle=True`` orders an epoch:
+
+    - with a ``seed``, epoch ``k`` takes its order from ``np.random.default_rng([seed, k])``: it depends only
+      on the seed and the epoch number, so a run resumed at epoch ``k`` (``loader.set_epoch(k)``) sees the
+      same batches as the original run, and :meth:`order` tells any epoch's order in advance;
+    - without one (``seed=None``), each ``iter(loader)`` draws a seed for its epoch from chainrule's global
+      generator at that moment, as PyTorch's DataLoader draws from ``torch``'s: ``cr.manual_seed(n)`` before
+      a loop over the loader repeats that loop's order, whenever the loader was built, and ``fit(seed=...)``
+      (which seeds the global generator each epoch) makes every epoch reproducible.
+
+    Building a loader draws nothing, and an unshuffled loader never draws (PyTorch's draws a seed for its
+    worker processes on every ``iter``; chainrule has no workers), so adding one to a script does not
+    change the weights that a later ``nn.Linear(...)`` draws.
 
     For a :class:`TensorDataset` a batch is gathered with one fancy index per array (a copy, never a view
     of the dataset); any other dataset is read item by item and stacked field by field.
@@ -91,7 +101,8 @@ class DataLoader:
     drop_last : bool
         Skip the last batch when it is smaller than ``batch_size``.
     seed : int or None
-        Seed of the shuffling; ``None`` draws one from chainrule's global generator (``cr.manual_seed``).
+        Seed of the shuffling; ``None``: each epoch's order is drawn from chainrule's global generator
+        (``cr.manual_seed``) when the epoch starts.
 
     Examples
     --------
@@ -122,7 +133,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.seed = int(seed) if seed is not None else int(default_generator().integers(2**63))
+        self.seed = int(seed) if seed is not None else None
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -136,15 +147,31 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def order(self, epoch: int | None = None) -> np.ndarray:
-        """The sample indices of an epoch (the current one by default), in the order they are visited."""
+        """The sample indices of an epoch (the current one by default), in the order they are visited.
+
+        A shuffling loader without ``seed`` draws each epoch's order when the epoch starts, so it has
+        no order to tell in advance: that raises an ArgumentError.
+        """
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
-        k = self.epoch if epoch is None else epoch
+        if self.seed is None:
+            raise ArgumentError("DataLoader.order: this loader has no seed, so it draws each epoch's order from "
+                                "chainrule's global generator when the epoch starts (at iter()); no order is known "
+                                "in advance. Build it with DataLoader(..., seed=...) to ask for an epoch's order")
+        if epoch is not None and (not _is_int(epoch) or epoch < 0):
+            raise ArgumentError(f"DataLoader.order: epoch must be a non-negative integer, got {epoch!r}")
+        k = self.epoch if epoch is None else int(epoch)
         return np.random.default_rng([self.seed, k]).permutation(n)
 
     def __iter__(self) -> Iterator[tuple | dict]:
-        order = self.order()
+        if self.shuffle and self.seed is None:
+            # one draw from the global generator per epoch, whatever the dataset's size (PyTorch's
+            # RandomSampler draws one int64 the same way), so later draws do not depend on len(dataset)
+            drawn = int(default_generator().integers(2**63))
+            order = np.random.default_rng(drawn).permutation(len(self.dataset))  # not the epoch: only the draw
+        else:
+            order = self.order()
         self.epoch += 1
         return self._batches(order)
 

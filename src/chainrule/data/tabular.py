@@ -4,8 +4,9 @@ The target decides the task: integers or strings -> classification (labels mappe
 order, the original values kept in ``classes``); real numbers -> regression (float32 targets of shape
 (N, 1), ready for ``mse_loss`` against a ``Linear(..., 1)`` output). Features are standardised with
 statistics of the training split only. The field separator is sniffed from the header line (',', ';' or
-a tab). Plain numeric files are parsed column-wise by ``np.loadtxt`` (no Python string per cell); files with
-quotes, or with a bad value, go through the standard library's ``csv`` module, whose errors name the line.
+a tab). Files are parsed column-wise by ``np.loadtxt`` (no Python string per cell), quoted fields included;
+files with a bad value, a ragged row or a separator inside quotes go through the standard library's ``csv``
+module, whose errors name the line.
 """
 
 from __future__ import annotations
@@ -131,11 +132,13 @@ def _open_table(path: Path) -> _Table:
     if all(_is_float(v) for v in header):
         raise FileFormatError(f"{path}, line {header_line}: no header row: the first row holds only numbers "
                               f"({', '.join(header[:5])}); the first row must name the columns")
+    seen: set[str] = set()  # a set, not header[:i]: a wide table (80,000 columns) is checked in linear time
     for i, name in enumerate(header):
         if not name:
             raise FileFormatError(f"{path}, line {header_line}: column {i + 1} of the header has no name")
-        if name in header[:i]:
+        if name in seen:
             raise FileFormatError(f"{path}, line {header_line}: the column name {name!r} appears twice")
+        seen.add(name)
     return _Table(path, text, header, header_line, delimiter)
 
 
@@ -174,8 +177,9 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int], int]:
 def _fast_columns(table: _Table, feature_idx: list[int], target_idx: int | None):
     """(features float64 (N, D), target strings (N,) or None) parsed by NumPy without a Python string per cell.
 
-    None when the file needs the careful path: quoted data fields, stray carriage returns, a bad value, a
-    ragged row (the careful path then finds the line to name in the error).
+    None when the file needs the careful path (which names the line in its errors): stray carriage returns,
+    a bad value, a ragged row, a separator inside quotes. Quoted fields (R's ``write.csv`` quotes strings)
+    are read here, by ``quotechar='"'`` with the ``csv`` module's rules ("" in quotes is one quote).
     """
     text, d = table.text, table.delimiter
     if text.count("\r") != text.count("\r\n"):
@@ -185,9 +189,10 @@ def _fast_columns(table: _Table, feature_idx: list[int], target_idx: int | None)
         body = text.find("\n", body) + 1
         if body == 0:
             return None
-    if text.find('"', body) >= 0 or text.find("\x00", body) >= 0:  # quoted fields (a quoted header is fine)
+    if text.find("\x00", body) >= 0:
         return None
-    kw = {"delimiter": d, "skiprows": table.header_line, "comments": None, "quotechar": None,
+    quoted = text.find('"', body) >= 0
+    kw = {"delimiter": d, "skiprows": table.header_line, "comments": None, "quotechar": '"' if quoted else None,
           "encoding": "utf-8-sig"}
     ncol = len(table.header)
     try:  # NumPy reads the file again in chunks: cheaper than any copy of the text
@@ -201,8 +206,8 @@ def _fast_columns(table: _Table, feature_idx: list[int], target_idx: int | None)
         return None
     if len(x) == 0 or x.shape[1] != len(feature_idx) or (y is not None and len(y) != len(x)):
         return None
-    # every column was read from every row; with this many separators in all, no row has more
-    if target_idx is not None and text.count(d, body) != (ncol - 1) * len(x):
+    # every column was read from every row; with this many separators in all, no row has more (or quotes hold one)
+    if (target_idx is not None or quoted) and text.count(d, body) != (ncol - 1) * len(x):
         return None
     if not np.isfinite(x).all():
         return None
@@ -351,11 +356,12 @@ def read_features(path, names: list[str]) -> np.ndarray:
     """The columns ``names`` of a CSV file (any order, extra columns ignored) as raw float64 (N, D) features."""
     path = Path(os.fspath(path)).expanduser()
     table = _open_table(path)
-    missing = [n for n in names if n not in table.header]
+    column = {name: i for i, name in enumerate(table.header)}  # names are unique (checked by _open_table)
+    missing = [n for n in names if n not in column]
     if missing:
         raise DataError(f"{path}: missing feature column(s) {', '.join(missing)}; the model needs the "
                         f"columns {', '.join(names)}")
-    idx = [table.header.index(n) for n in names]
+    idx = [column[n] for n in names]
     fast = _fast_columns(table, idx, None)
     if fast is not None:
         return fast[0]
@@ -378,7 +384,7 @@ def load_csv(path: str | os.PathLike, target: str, test_fraction: float = 0.2, s
     test_fraction : float in (0, 1)
         Share of rows held out for testing (stratified by class for classification).
     seed : int or None
-        Seed of the split.
+        Seed of the split; None draws it from chainrule's global generator (``cr.manual_seed``).
     task : {'classification', 'regression'}, optional
         Override the guess (integers or strings -> classification, real numbers -> regression).
 

@@ -13,9 +13,10 @@ True
 """
 
 from . import metrics
-from .callbacks import Callback, CSVLogger, EarlyStopping, JSONLogger, ModelCheckpoint, load_checkpoint
+from .callbacks import Callback, EarlyStopping, ModelCheckpoint, load_checkpoint
 from .fit import evaluate, fit, predict
 from .history import History
+from .loggers import CSVLogger, JSONLogger
 
 __all__ = ["fit", "evaluate", "predict", "History", "Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger",
            "JSONLogger", "load_checkpoint", "metrics"]

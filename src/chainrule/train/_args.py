@@ -2,8 +2,10 @@
 
 Default metrics (``metrics=None``):
 
-- a regression loss (``nn.MSELoss``, ``nn.L1Loss``, ``nn.HuberLoss`` or ``F.mse_loss``, ``F.l1_loss``,
-  ``F.huber_loss``): ``('mse',)``, never accuracy;
+- the mean squared error itself (``nn.MSELoss()``, ``F.mse_loss``, with the default reduction 'mean'):
+  none, since the loss already is the mse of the epoch;
+- another regression loss (``nn.L1Loss``, ``nn.HuberLoss``, ``F.l1_loss``, ``F.huber_loss``, or MSE with
+  reduction 'sum'): ``('mse',)``, never accuracy;
 - a classification loss (cross-entropy, NLL, BCE, BCE with logits, hinge): ``('accuracy',)``;
 - any other loss function (a lambda, your own): the targets' dtype decides: integer (or bool) targets
   give ``('accuracy',)``, floating targets ``('mse',)``.
@@ -48,12 +50,40 @@ def loss_kind(loss_fn) -> str | None:
     return None
 
 
-def default_metrics(loss_fn, y) -> tuple:
-    """The metric names fit reports when ``metrics=None`` (see the module docstring); ``y``: some targets."""
+def _is_mean_squared_error(loss_fn) -> bool:
+    """Whether ``loss_fn`` is the mean squared error with reduction 'mean' (its value is the batch's mse)."""
+    from ..functional import losses as FL
+    from ..nn import losses as NL
+
+    if isinstance(loss_fn, NL.MSELoss):
+        return getattr(loss_fn, "reduction", "mean") == "mean"
+    keywords: dict = {}
+    fn = loss_fn
+    while isinstance(fn, functools.partial):
+        if fn.args:
+            return False
+        keywords = {**fn.keywords, **keywords}  # an outer partial's keywords win
+        fn = fn.func
+    return fn is FL.mse_loss and keywords.get("reduction", "mean") == "mean"
+
+
+def default_metrics(loss_fn, y=None) -> tuple:
+    """The metric names fit reports when ``metrics=None`` (see the module docstring); ``y``: some targets,
+    needed only for a loss fit does not know."""
+    if _is_mean_squared_error(loss_fn):
+        return ()
     kind = loss_kind(loss_fn)
     if kind is None:
         kind = "regression" if np.asarray(y).dtype.kind in "fc" else "logits"
     return ("mse",) if kind == "regression" else ("accuracy",)
+
+
+def early_metrics(metrics, loss_fn, where: str) -> list | None:
+    """``resolve_metrics``, with the default picked now when the loss alone decides it; None when the
+    default waits for the first batch's targets (a loss fit does not know)."""
+    if metrics is None and loss_kind(loss_fn) is None and not _is_mean_squared_error(loss_fn):
+        return None
+    return resolve_metrics(default_metrics(loss_fn) if metrics is None else metrics, loss_fn, where)
 
 
 def resolve_metrics(metrics, loss_fn, where: str) -> list | None:

@@ -154,14 +154,36 @@ def batches(data, batch_size: int, shuffle: bool, rng, dtype, drop_single: bool 
         yield cast(array(b[0]), dtype), cast(array(b[1]), dtype)
 
 
+def _is_predict_batch(b) -> bool:
+    """Whether an item of a list given to ``predict`` is a batch: (x,), (x, y) or (x, y, w) with x an array
+    or tensor, as a DataLoader yields (a 1-tuple for a dataset of one array)."""
+    if isinstance(b, tuple) and len(b) == 1:
+        return isinstance(b[0], (np.ndarray, Tensor)) and b[0].ndim >= 1
+    return _is_batch(b) and isinstance(b[0], (np.ndarray, Tensor))
+
+
+def _samples(x, dtype) -> np.ndarray:
+    """A list or tuple of samples (numbers, rows, arrays or tensors of one shape) stacked into one array."""
+    if len(x) and all(isinstance(v, (np.ndarray, Tensor)) for v in x[:64]):
+        shapes = {array(v).shape for v in x}
+        if len(shapes) > 1:
+            raise DataError(f"predict: x is a {type(x).__name__} of {len(x)} arrays, read as one sample each (as "
+                            f"fit reads a list x) and stacked, but their shapes differ: "
+                            f"{', '.join(map(str, sorted(shapes, key=str)[:4]))}; to predict batch by batch, "
+                            "pass (x,) or (x, y) tuples, or a DataLoader")
+    return from_list(x, "x", "predict", dtype or backend.get_default_dtype())
+
+
 def predict_batches(x, batch_size: int, dtype):
     """The input batches of ``predict``: slices of one array, or the x of each batch of an iterable.
 
-    A list or tuple of numbers or rows is one array; a list whose items are arrays, tensors or tuples
-    is a sequence of batches (x, or (x, y)).
+    The rule for a list or tuple ``x`` is ``fit``'s: it is a sequence of batches when its items are
+    batches, tuples ``(x,)``, ``(x, y)`` or ``(x, y, w)`` (a DataLoader's batches, gathered in a list);
+    any other list is the samples themselves (numbers, rows, or equal-shaped arrays or tensors, one per
+    sample), stacked into one (N, ...) array and cut into batches of ``batch_size``.
     """
-    if isinstance(x, (list, tuple)) and x and not isinstance(x[0], (np.ndarray, Tensor, tuple)):
-        x = from_list(x, "x", "predict", dtype or backend.get_default_dtype())
+    if isinstance(x, (list, tuple)) and x and not _is_predict_batch(x[0]):
+        x = _samples(x, dtype)
     if isinstance(x, (np.ndarray, Tensor)):
         x = cast(array(x), dtype)
         if x.ndim == 0:
@@ -170,4 +192,15 @@ def predict_batches(x, batch_size: int, dtype):
     if isinstance(x, (str, bytes, dict)) or not hasattr(x, "__iter__"):
         raise ArgumentTypeError(f"predict: x must be an array, a list of rows or an iterable of batches, "
                                 f"got {type(x).__name__}")
-    return (cast(array(b[0] if isinstance(b, (tuple, list)) else b), dtype) for b in x)
+    return (_predict_input(b, dtype) for b in x)
+
+
+def _predict_input(b, dtype) -> np.ndarray:
+    """The x of one batch given to ``predict``: the batch itself, or the first item of an (x, ...) tuple."""
+    if isinstance(b, (tuple, list)):
+        if not b:
+            raise DataError("predict: got an empty batch (an empty tuple or list)")
+        b = b[0]
+    if isinstance(b, dict):
+        raise ArgumentTypeError("predict: a batch is a dict; pass its input array (e.g. batch['x']) instead")
+    return cast(array(b), dtype)

@@ -1,4 +1,4 @@
-"""Callbacks for :func:`chainrule.train.fit`: early stopping, checkpoints and CSV/JSON logs.
+"""Callbacks for :func:`chainrule.train.fit`: early stopping and checkpoints (CSV/JSON logs: :mod:`.loggers`).
 
 A callback subclasses :class:`Callback` and overrides the hooks it needs. Before training, ``fit`` sets
 ``model``, ``optimizer``, ``scheduler``, ``history`` and ``params`` (``epochs``, ``initial_epoch``, ``seed``,
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import os
+import string
 
 import numpy as np
 
 from ..errors import ArgumentError, NonFiniteError
-from .history import History
 
 _MAX_WORDS = ("acc", "f1", "precision", "recall", "r2", "auc")
 
@@ -136,15 +136,72 @@ def _check_finite_weights(model, where: str) -> None:
             raise NonFiniteError(f"{where}: parameter '{name}' holds NaN or inf; not saving over good checkpoints")
 
 
+_MODEL_SUFFIXES = (".pt", ".pth", ".h5", ".hdf5", ".keras", ".ckpt", ".npz", ".npy", ".bin", ".pkl", ".pickle",
+                   ".safetensor", ".st", ".onnx")
+_BASE_KEYS = ("epoch", "loss", "lr", "time")
+_TEMPLATE_HINT = ("a file path may name the epoch's logs in braces, as Keras' ModelCheckpoint does: "
+                  "'ck_{epoch:02d}-{val_loss:.3f}.safetensors'; write {{ and }} for a literal brace")
+
+
+def _template_fields(path: str) -> list[str]:
+    """The names of the ``{fields}`` of a checkpoint file path; an ArgumentError for a malformed template."""
+    try:
+        parsed = list(string.Formatter().parse(path))
+    except ValueError as e:
+        raise ArgumentError(f"ModelCheckpoint: path {path!r} is not a valid template ({e}); {_TEMPLATE_HINT}") from None
+    names = []
+    for _, name, spec, _conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or "{" in (spec or ""):  # {} or {1} (positional), {a.b}, {a[0]}, nested
+            raise ArgumentError(f"ModelCheckpoint: path {path!r} has the field {{{name}}}, which names no log key; "
+                                f"{_TEMPLATE_HINT}")
+        names.append(name)
+    try:  # the format specs, with values of the types fit logs: the epoch an int, everything else a float
+        path.format(**{n: 1 if n == "epoch" else 0.5 for n in names})
+    except (ValueError, TypeError) as e:
+        raise ArgumentError(f"ModelCheckpoint: path {path!r} cannot be formatted with the epoch (an int) and the "
+                            f"logs (floats): {e}; {_TEMPLATE_HINT}") from None
+    return names
+
+
+def _make_folder(folder: str, path: str) -> None:
+    """``os.makedirs(folder)``; an ArgumentError naming ``path`` when a part of ``folder`` is a file."""
+    if not folder or os.path.isdir(folder):
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        part = folder
+        while part and not os.path.exists(part):
+            part = os.path.dirname(part)
+        raise ArgumentError(f"ModelCheckpoint: cannot make the folder {folder!r} for {path!r}: {part!r} is a file, "
+                            "not a folder") from None
+
+
 class ModelCheckpoint(Callback):
     """Save ``{"model", "optimizer", "scheduler", "epoch", "seed", "logs", "monitor", "best"}`` with ``cr.save``.
 
-    ``path_or_dir`` is a folder (created if needed), holding ``last.safetensors`` written every ``every``
-    epochs and, with ``save_best``, ``best.safetensors`` written when ``monitor`` improves; or a file
-    path ending in ``.safetensors`` (it may contain ``{epoch}``), written every ``every`` epochs, or only
-    on improvement with ``save_best``. When ``monitor`` is a validation quantity and fit has no
-    validation data, the training quantity of the same name is monitored instead ('val_loss' -> 'loss').
-    Weights holding NaN or inf are never saved. Resume with :func:`load_checkpoint`.
+    ``path_or_dir`` is either
+
+    - a folder (a path that does not end in ``.safetensors``; created if needed), holding
+      ``last.safetensors``, written every ``every`` epochs, and with ``save_best`` ``best.safetensors``,
+      written when ``monitor`` improves; or
+    - a file path ending in ``.safetensors``, written every ``every`` epochs, or only on improvement with
+      ``save_best``; its folder is created if needed. Like Keras' ModelCheckpoint, it may name the epoch
+      and its logs in braces: ``"ck_{epoch:02d}-{val_loss:.3f}.safetensors"`` (any key of the epoch's
+      record: ``epoch``, ``loss``, ``lr``, ``time``, the metrics, and with validation data ``val_loss``
+      and ``val_<metric>``); ``{{`` and ``}}`` are literal braces.
+
+    The path is checked when the callback is made (a malformed template, an existing file given as a
+    folder, a ``.pt``/``.h5``/... name) and when training begins (keys the epoch's logs will not hold,
+    a folder that cannot be made), with an ArgumentError naming it, before any epoch is trained.
+    When ``monitor`` is a validation quantity and fit has no validation data, the training quantity of
+    the same name is monitored instead ('val_loss' -> 'loss'). Weights holding NaN or inf are never
+    saved. Resume with :func:`load_checkpoint`.
+
+    >>> ModelCheckpoint("ck_{epoch:02d}-{val_loss:.2f}.safetensors").path_for(3, {"val_loss": 0.12345})
+    'ck_03-0.12.safetensors'
     """
 
     def __init__(self, path_or_dir, every: int = 1, save_best: bool = True, monitor: str = "val_loss",
@@ -153,21 +210,71 @@ class ModelCheckpoint(Callback):
             raise ArgumentError(f"ModelCheckpoint: every must be a positive integer, got {every!r}")
         self.path = os.fspath(path_or_dir)
         self.is_dir = not self.path.endswith(".safetensors")
+        self.fields: list[str] = []
+        if self.is_dir:
+            if os.path.exists(self.path) and not os.path.isdir(self.path):
+                raise ArgumentError(f"ModelCheckpoint: {self.path!r} is an existing file, not a folder; a path that "
+                                    "does not end in '.safetensors' names a folder for best.safetensors and "
+                                    "last.safetensors: give a folder, or a file path ending in '.safetensors'")
+            suffix = os.path.splitext(self.path)[1].lower()
+            if suffix in _MODEL_SUFFIXES and not os.path.isdir(self.path):
+                raise ArgumentError(f"ModelCheckpoint: {self.path!r} looks like a file name, but checkpoints are "
+                                    f"safetensors files, not {suffix}: end it in '.safetensors' to write one file, "
+                                    "or give a folder (best.safetensors and last.safetensors go inside)")
+        else:
+            self.fields = _template_fields(self.path)
+            if os.path.isdir(self.path.format(**{n: 1 if n == "epoch" else 0.5 for n in self.fields})):
+                raise ArgumentError(f"ModelCheckpoint: {self.path!r} is a folder; a path ending in '.safetensors' "
+                                    "names the checkpoint file")
         self.every, self.save_best, self.monitor = int(every), bool(save_best), monitor
         self.mode = _mode("ModelCheckpoint", monitor, mode)
         self.last_path = self.best_path = None
 
+    def _check_fields(self) -> None:
+        """Every field of the file path is a key of the epoch's logs, as far as fit's ``params`` tell."""
+        if not self.fields or not self.params:
+            return
+        metrics = self.params.get("metrics")
+        names = list(_BASE_KEYS) + (["accuracy", "mse"] if metrics is None else list(metrics))  # None: undecided
+        if self.params.get("do_validation"):
+            names += ["val_" + n for n in names if n not in ("epoch", "lr", "time")]
+        for field in self.fields:
+            if field not in names:
+                why = (" (validation keys need val_data in fit)"
+                       if field.startswith("val_") and not self.params.get("do_validation") else "")
+                raise ArgumentError(f"ModelCheckpoint: path {self.path!r} names {{{field}}}, but the epoch's logs "
+                                    f"will not hold '{field}'{why}; they hold: {', '.join(names)}")
+
+    def path_for(self, epoch: int, logs: dict) -> str:
+        """The file this callback writes for ``epoch`` with ``logs`` (file mode; the template filled in)."""
+        try:
+            return self.path.format(**{**logs, "epoch": int(epoch)})
+        except KeyError as e:
+            raise ArgumentError(f"ModelCheckpoint: path {self.path!r} names {{{e.args[0]}}}, which is not in the "
+                                f"epoch's logs (keys: {', '.join(['epoch', *logs])})") from None
+        except (ValueError, TypeError) as e:
+            raise ArgumentError(f"ModelCheckpoint: path {self.path!r} cannot be formatted with epoch {epoch}'s "
+                                f"logs: {e}") from None
+
     def on_train_begin(self, logs=None) -> None:
         self._best = _Best(self.mode)
-        if self.is_dir:
-            os.makedirs(self.path, exist_ok=True)
-            best = os.path.join(self.path, "best.safetensors")
-            if self.params.get("initial_epoch", 0) > 0 and os.path.exists(best):
-                from ..io import load
+        if not self.is_dir:
+            self._check_fields()
+            folder = os.path.dirname(self.path)
+            if not _template_fields(folder):  # a folder without fields is made now; one with fields per save
+                _make_folder(folder.format(), self.path)
+            return
+        if os.path.exists(self.path) and not os.path.isdir(self.path):
+            raise ArgumentError(f"ModelCheckpoint: {self.path!r} is an existing file, not a folder; give a folder, "
+                                "or a file path ending in '.safetensors'")
+        _make_folder(self.path, self.path)
+        best = os.path.join(self.path, "best.safetensors")
+        if self.params.get("initial_epoch", 0) > 0 and os.path.exists(best):
+            from ..io import load
 
-                saved = load(best).get("best")
-                if isinstance(saved, (int, float)):
-                    self._best.value = float(saved)
+            saved = load(best).get("best")
+            if isinstance(saved, (int, float)):
+                self._best.value = float(saved)
 
     def _payload(self, epoch: int, logs: dict, key: str, value: float | None) -> dict:
         ckpt = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "epoch": int(epoch),
@@ -200,7 +307,9 @@ class ModelCheckpoint(Callback):
                 self.best_path = os.path.join(self.path, "best.safetensors")
                 save(ckpt, self.best_path)
         elif (improved if self.save_best else periodic):
-            path = self.path.format(epoch=epoch) if "{" in self.path else self.path
+            path = self.path_for(epoch, logs)
+            if self.fields:
+                _make_folder(os.path.dirname(path), self.path)
             save(ckpt, path)
             self.last_path = path
             if improved:
@@ -224,39 +333,3 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None) -> dict:
             raise StateDictError(f"load_checkpoint: {os.fspath(path)} has no '{name}' entry (keys: {list(ckpt)})")
         obj.load_state_dict(ckpt[name])
     return ckpt
-
-
-class _FileLogger(Callback):
-    _write = "to_csv"
-    _read = "from_csv"
-
-    def __init__(self, path, append: bool = False) -> None:
-        self.path, self.append = os.fspath(path), bool(append)
-
-    def on_train_begin(self, logs=None) -> None:
-        self._rows = []
-        if self.append and os.path.exists(self.path):
-            start = self.params.get("initial_epoch", 0)
-            old = getattr(History, self._read)(self.path).records
-            self._rows = [r for r in old if not isinstance(r.get("epoch"), int) or r["epoch"] <= start]
-
-    def on_epoch_end(self, epoch: int, logs: dict) -> None:
-        self._rows.append(dict(logs))
-        getattr(History(self._rows), self._write)(self.path)
-
-
-class CSVLogger(_FileLogger):
-    """Rewrite ``path`` (atomically) after every epoch with one CSV row per epoch so far.
-
-    With ``append``, rows already in the file up to fit's ``initial_epoch`` are kept (for resuming).
-    """
-
-
-class JSONLogger(_FileLogger):
-    """Rewrite ``path`` (atomically) after every epoch with the history so far as JSON (``History.to_json``).
-
-    With ``append``, records already in the file up to fit's ``initial_epoch`` are kept (for resuming).
-    """
-
-    _write = "to_json"
-    _read = "from_json"

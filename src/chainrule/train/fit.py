@@ -12,7 +12,8 @@ epoch's shuffling and dropout are seeded from ``(seed, epoch)``, so training 2 e
 and training 2 more gives the same weights, bit for bit, as 4 epochs straight.
 
 How the data is read is in :mod:`chainrule.train._data`; the argument checks and the default metrics
-(accuracy for classification losses, mse for regression) in :mod:`chainrule.train._args`.
+(accuracy for classification losses, mse for regression losses other than MSE) in
+:mod:`chainrule.train._args`; metrics are summed batch by batch in :mod:`chainrule.train._stream`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..autograd.tensor import Tensor
 from ..errors import ArgumentError, ArgumentTypeError, DataError, NonFiniteError, ShapeError
 from . import _args as A
 from . import _data as D
+from . import _stream as S
 from .callbacks import EarlyStopping
 from .history import History
 
@@ -40,13 +42,6 @@ def _loss_value(loss, where: str) -> float:
     if loss.data.size != 1:
         raise ShapeError(f"{where}: loss_fn must return a scalar, got shape {loss.shape} (use reduction='mean')")
     return float(loss.data.reshape(()))
-
-
-def _metric_logs(metric_fns, y_true: list, y_pred: list, prefix: str = "") -> dict:
-    if not metric_fns or not y_true:
-        return {}
-    t, p = np.concatenate(y_true), np.concatenate(y_pred)
-    return {prefix + name: float(fn(t, p)) for name, fn in metric_fns}
 
 
 def _progress_bar(progress, total, desc: str):
@@ -84,7 +79,9 @@ def evaluate(model, loss_fn, data, *, metrics=None, batch_size: int = 256) -> di
     data : (x, y) pair of arrays, or an iterable of (x, y) batches
     metrics : None, str or sequence
         Names from :data:`chainrule.train.metrics.METRICS`, functions ``fn(y_true, y_pred)`` or pairs;
-        None picks them as ``fit`` does (accuracy for classification, mse for regression).
+        None picks them as ``fit`` does (accuracy for classification, mse for a regression loss other
+        than the mean squared error itself). The registry's metrics are summed batch by batch (see
+        :mod:`chainrule.train._stream`); only a function of your own sees all targets and outputs at once.
     batch_size : int
         Batch size when ``data`` is an (x, y) pair.
 
@@ -96,44 +93,54 @@ def evaluate(model, loss_fn, data, *, metrics=None, batch_size: int = 256) -> di
     A.check_model(model, "evaluate")
     A.check_loss(loss_fn, "evaluate", optional=True)
     batch_size = A.check_int("evaluate", "batch_size", batch_size, 1)
-    metric_fns = A.resolve_metrics(metrics, loss_fn, "evaluate")
+    metric_fns = A.early_metrics(metrics, loss_fn, "evaluate")
+    accs = S.running(metric_fns)
     dtype = D.model_dtype(model)
     data = D.prepare(data, "data", dtype, "evaluate")
     was_training = getattr(model, "training", False)
     model.eval()
-    total, count, ys, outs = 0.0, 0, [], []
+    total, count = 0.0, 0
     try:
         with no_grad():
             for xb, yb in D.batches(data, batch_size, False, None, dtype, where="evaluate"):
                 if metric_fns is None:
                     metric_fns = A.resolve_metrics(A.default_metrics(loss_fn, yb), loss_fn, "evaluate")
+                    accs = S.running(metric_fns)
                 out = model(Tensor(xb))
                 if loss_fn is not None:
                     total += _loss_value(loss_fn(out, Tensor(yb)), "evaluate") * len(xb)
                 count += len(xb)
-                if metric_fns:
-                    ys.append(yb)
-                    outs.append(D.array(out))
+                for acc in accs:
+                    acc.update(yb, D.array(out))
     finally:
         model.train(was_training)
     if count == 0:
         raise DataError("evaluate: the data yielded no samples")
     logs = {"loss": total / count} if loss_fn is not None else {}
-    logs.update(_metric_logs(metric_fns, ys, outs))
+    logs.update(S.logs(accs))
     return logs
 
 
 def predict(model, x, batch_size: int = 256) -> np.ndarray:
     """The model's outputs for ``x``, in eval mode, as one array.
 
-    ``x`` is an array or tensor of shape (N, ...), a list of rows (``np.asarray``, float), or an
-    iterable of batches (arrays, or (x, y) tuples whose x is used), such as a DataLoader.
+    ``x`` is read as ``fit`` reads its x:
+
+    - an array or tensor of shape (N, ...), cut into batches of ``batch_size``;
+    - a list or tuple of samples: rows of numbers, or equal-shaped arrays or tensors, one per sample
+      (``list(images)``), stacked into one (N, ...) array (floats take the model's dtype);
+    - a list of batches, tuples ``(x,)`` or ``(x, y)`` (the x is used), or any other iterable of batches
+      or of such tuples, such as a DataLoader.
 
     >>> import chainrule as cr, numpy as np
     >>> predict(cr.nn.Linear(3, 2), np.ones((5, 3), np.float32)).shape
     (5, 2)
     >>> predict(cr.nn.Linear(3, 2), [[1, 2, 3], [4, 5, 6]]).shape
     (2, 2)
+    >>> predict(cr.nn.Linear(3, 2), list(np.ones((5, 3), np.float32))).shape  # five samples
+    (5, 2)
+    >>> predict(cr.nn.Linear(3, 2), [(np.ones((4, 3)),), (np.ones((1, 3)),)]).shape  # two batches
+    (5, 2)
     """
     A.check_model(model, "predict")
     batch_size = A.check_int("predict", "batch_size", batch_size, 1)
@@ -162,15 +169,16 @@ def _non_finite_loss(model, value: float, epoch: int, step: int, global_step: in
 
 
 def _train_epoch(model, loss_fn, optimizer, data, epoch: int, global_step: int, ctx: dict):
-    """One epoch of training steps; returns (loss, number of samples, targets, outputs, global step)."""
+    """One epoch of training steps; returns (loss, number of samples, metric accumulators, global step)."""
     dtype, metric_fns, bar = ctx["dtype"], ctx["metric_fns"], ctx["bar"]
-    total, count, ys, outs = 0.0, 0, [], []
-    shown = 0.0  # running, sample-weighted mean of the first metric, for the bar
+    total, count = 0.0, 0
+    accs = S.running(metric_fns)  # summed batch by batch: the epoch's outputs are not kept
     for step, (xb, yb) in enumerate(D.batches(data, ctx["batch_size"], ctx["shuffle"], ctx["rng"], dtype,
                                               ctx["drop_single"]), 1):
         global_step += 1
         if metric_fns is None:
             metric_fns = ctx["metric_fns"] = A.resolve_metrics(A.default_metrics(loss_fn, yb), loss_fn, "fit")
+            accs = S.running(metric_fns)
         if global_step == 1:
             A.check_targets(metric_fns, yb, "fit")
         try:
@@ -191,20 +199,34 @@ def _train_epoch(model, loss_fn, optimizer, data, epoch: int, global_step: int, 
             ctx["scheduler"].step()
         total += value * len(xb)
         count += len(xb)
-        if metric_fns:
-            ys.append(yb)
-            outs.append(D.array(out))
+        for acc in accs:
+            acc.update(yb, D.array(out))
         if bar is not None:
             post = {"loss": f"{total / count:.4f}"}
-            if metric_fns:
-                name, fn = metric_fns[0]
-                shown += float(fn(yb, outs[-1])) * len(xb)
-                post[name] = f"{shown / count:.4f}"
+            if accs:
+                post[accs[0].name] = f"{accs[0].shown():.4f}"
             bar.set_postfix(post, refresh=False)
             bar.update(1)
         for cb in ctx["callbacks"]:
             cb.on_batch_end(global_step, {"epoch": epoch, "step": step, "loss": value})
-    return total, count, ys, outs, global_step
+    return total, count, accs, global_step
+
+
+def _first_loader_epoch(train_data, seed, initial_epoch: int) -> int | None:
+    """The loader epoch (from 0) of fit's first epoch, for data with ``set_epoch``; None for other data.
+
+    With ``seed`` or ``initial_epoch`` the numbering is fit's own (fit's epoch e is the loader's e - 1), so
+    a resumed or seeded run sees the same batches as the run it repeats. Otherwise the loader goes on from
+    its own counter: calling fit(..., epochs=1) again on the same loader gives the next epoch's order, as
+    ``for batch in loader`` does, not the first epoch's again.
+    """
+    if not callable(getattr(train_data, "set_epoch", None)):
+        return None
+    if seed is None and initial_epoch == 0:
+        current = getattr(train_data, "epoch", None)
+        if isinstance(current, (int, np.integer)) and not isinstance(current, bool) and current >= 0:
+            return int(current)
+    return initial_epoch
 
 
 def _end_after_non_finite(error: NonFiniteError, callbacks, history: History) -> None:
@@ -237,8 +259,12 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
         Arrays: x of shape (N, ...), y of shape (N, ...): NumPy arrays, tensors or lists (a list x
         becomes the model's float dtype; integer labels stay integers); batches are cut with a seeded
         permutation. A tuple or list whose elements are (x, y) batches, a DataLoader or any other
-        iterable is used as it is (``batch_size`` and ``shuffle`` do not apply); if it has
-        ``set_epoch(epoch)`` that is called before each epoch. Floating data is cast to the model's dtype.
+        iterable is used as it is (``batch_size`` and ``shuffle`` do not apply). If it has
+        ``set_epoch(k)`` (k counting from 0, as ``DataLoader`` and PyTorch's samplers do), that is called
+        before each epoch: with ``seed`` or ``initial_epoch`` given, fit's epoch e is the loader's epoch
+        e - 1 (a resumed run sees the batches of the run it continues); otherwise the loader goes on from
+        its own ``epoch`` counter, so a second ``fit(..., epochs=1)`` on the same loader trains on the
+        next epoch's order, not the first one's again. Floating data is cast to the model's dtype.
     epochs : int
         The number of the last epoch (Keras' convention): ``fit(..., epochs=4, initial_epoch=2)`` trains
         epochs 3 and 4.
@@ -256,10 +282,13 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
         reach ``lr_end`` in the last of E epochs needs ``total_steps=E - 1``.
     metrics : None, str or sequence
         Names (``'accuracy'``, ``'f1'``, ``'mse'``, ...; see ``train.metrics.METRICS``), functions
-        ``fn(y_true, y_pred) -> float`` or ``(name, fn)`` pairs; computed on each epoch's outputs. None
-        (the default) reports ``accuracy`` for a classification loss and ``mse`` for a regression loss
-        (MSE, L1, Huber); for a loss function fit does not know, integer targets mean classification and
-        float targets regression. A single output column is read as logits (class 1 where it is > 0),
+        ``fn(y_true, y_pred) -> float`` or ``(name, fn)`` pairs; computed over each epoch's outputs,
+        batch by batch for the registry's metrics (a function of your own gets the epoch's targets and
+        outputs at once, which keeps them in memory). None (the default) reports ``accuracy`` for a
+        classification loss, ``mse`` for a regression loss (L1, Huber), and nothing beyond the loss for
+        the mean squared error itself (``nn.MSELoss()``, ``F.mse_loss``): its loss is the epoch's mse
+        already. For a loss function fit does not know, integer targets mean classification and float
+        targets regression (``mse``). A single output column is read as logits (class 1 where it is > 0),
         or as probabilities (> 0.5) when the loss is ``nn.BCELoss`` / ``F.binary_cross_entropy``.
     callbacks : Callback or sequence of Callback
     progress : bool or None
@@ -267,9 +296,9 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     seed : int, optional
         Makes the run reproducible: ``cr.manual_seed(seed)`` at the start, and each epoch's shuffling
         of (x, y) arrays and its dropout are seeded from (seed, epoch), so a resumed run repeats the
-        straight run exactly. A DataLoader shuffles with its own seed, which fit does not change: give
-        it ``seed=``, or build it after ``cr.manual_seed(...)`` (a loader without ``seed`` draws one from
-        the global generator when it is made, before fit runs).
+        straight run exactly. A DataLoader with its own ``seed`` shuffles epoch k from (its seed, k); one
+        without draws each epoch's order from the global generator when the epoch starts, which fit has
+        just seeded from (seed, epoch): either way a seeded fit repeats itself, resumption included.
     verbose : bool
         Print one line per epoch.
     initial_epoch : int
@@ -313,7 +342,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
         raise ArgumentTypeError(f"fit: history must be a train.History, got {type(history).__name__}")
     if seed is not None:
         backend.manual_seed(seed)
-    metric_fns = A.resolve_metrics(metrics, loss_fn, "fit")
+    metric_fns = A.early_metrics(metrics, loss_fn, "fit")
     callbacks = A.callback_list(callbacks)
     dtype = D.model_dtype(model)
     train_data = D.prepare(train_data, "train_data", dtype)
@@ -321,12 +350,14 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
         val_data = D.prepare(val_data, "val_data", dtype)
     history = History() if history is None else history
     params = {"epochs": epochs, "initial_epoch": initial_epoch, "seed": seed, "batch_size": batch_size,
-              "do_validation": val_data is not None}
+              "do_validation": val_data is not None,
+              "metrics": None if metric_fns is None else [name for name, _ in metric_fns]}
     for cb in callbacks:
         cb.model, cb.optimizer, cb.scheduler, cb.history, cb.params = model, optimizer, scheduler, history, params
         cb.stop_training = False
         cb.on_train_begin()
 
+    loader_epoch = _first_loader_epoch(train_data, seed, initial_epoch)
     n_batches = D.n_batches(train_data, batch_size)
     ctx = {"dtype": dtype, "metric_fns": metric_fns, "batch_size": batch_size, "shuffle": shuffle,
            "scheduler": scheduler, "scheduler_interval": scheduler_interval, "callbacks": callbacks}
@@ -338,8 +369,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
                 ctx["rng"] = np.random.default_rng(A.seed_for(seed, epoch, 0))
             else:
                 ctx["rng"] = backend.default_generator()
-            if hasattr(train_data, "set_epoch"):
-                train_data.set_epoch(epoch)
+            if loader_epoch is not None:
+                train_data.set_epoch(loader_epoch + epoch - initial_epoch - 1)
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
             lr = float(optimizer.param_groups[0]["lr"])
@@ -350,8 +381,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
             ctx["bar"] = bar = _progress_bar(progress, n_batches - short if n_batches else n_batches,
                                              f"epoch {epoch}/{epochs}")
             try:
-                total, count, ys, outs, global_step = _train_epoch(model, loss_fn, optimizer, train_data, epoch,
-                                                                   global_step, ctx)
+                total, count, accs, global_step = _train_epoch(model, loss_fn, optimizer, train_data, epoch,
+                                                               global_step, ctx)
             finally:
                 if bar is not None:
                     bar.close()
@@ -361,8 +392,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
             if bad is not None:
                 raise NonFiniteError(f"fit: parameter '{bad}' holds NaN or inf at the end of epoch {epoch}")
             record = {"epoch": epoch, "loss": total / count}
-            record.update(_metric_logs(ctx["metric_fns"], ys, outs))
-            del ys, outs
+            record.update(S.logs(accs))
+            del accs
             if val_data is not None:
                 val = evaluate(model, loss_fn, val_data, metrics=ctx["metric_fns"] or (),
                                batch_size=max(batch_size, 256))

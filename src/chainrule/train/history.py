@@ -84,21 +84,16 @@ class History:
 
     # ------------------------------------------------------------------------------------ files
     def to_json(self, path) -> None:
-        """Write ``{"epochs": [record, ...]}`` as JSON, atomically (NaN and inf become null)."""
-        rows = [{k: _clean(v) for k, v in r.items()} for r in self.records]
+        """Write ``{"epochs": [record, ...]}`` as JSON, one record a line, atomically (NaN and inf become null)."""
+        text = json_text(self.records)
         with atomic_write(path, "w") as f:
-            json.dump({"epochs": rows}, f, indent=1, allow_nan=False)
-            f.write("\n")
+            f.write(text)
 
     def to_csv(self, path) -> None:
         """Write one row per epoch with a header row of every key, atomically."""
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=self.keys(), lineterminator="\n")
-        w.writeheader()
-        for r in self.records:
-            w.writerow({k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()})
+        text = csv_text(self.records, self.keys())
         with atomic_write(path, "w", newline="") as f:
-            f.write(buf.getvalue())
+            f.write(text)
 
     @classmethod
     def from_json(cls, path) -> History:
@@ -128,6 +123,39 @@ class History:
         except (csv.Error, UnicodeDecodeError) as e:
             raise FileFormatError(f"{path} is not a CSV history file ({e})") from None
         return cls([{k: _parse(v) for k, v in r.items() if k is not None} for r in rows])
+
+
+JSON_HEAD, JSON_TAIL = '{"epochs": [\n', "\n]}\n"
+
+
+def json_record(record: dict) -> str:
+    """One record as a line of JSON (no newline), NaN and inf as null."""
+    return json.dumps({k: _clean(v) for k, v in record.items()}, allow_nan=False)
+
+
+def json_text(records) -> str:
+    """The JSON file of :meth:`History.to_json`: ``{"epochs": [`` then one record a line, then ``]}``.
+
+    One record a line lets :class:`~chainrule.train.JSONLogger` add a record by rewriting only the tail.
+
+    >>> print(json_text([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": float("nan")}]), end="")
+    {"epochs": [
+    {"epoch": 1, "loss": 0.5},
+    {"epoch": 2, "loss": null}
+    ]}
+    """
+    return JSON_HEAD + ",\n".join(json_record(r) for r in records) + JSON_TAIL
+
+
+def csv_text(records, fieldnames: list, header: bool = True) -> str:
+    """CSV lines of ``records`` under ``fieldnames`` (blank where a record lacks a key or holds NaN/inf)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fieldnames, lineterminator="\n")
+    if header:
+        w.writeheader()
+    for r in records:
+        w.writerow({k: ("" if _clean(v) is None else _clean(v)) for k, v in r.items()})
+    return buf.getvalue()
 
 
 def _parse(v):

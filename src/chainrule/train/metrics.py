@@ -106,8 +106,14 @@ def accuracy(y_true, y_pred, *, from_logits: bool = True) -> float:
     >>> accuracy([1, -1, -1, 1], [0.7, -0.2, 0.3, 2.0])  # hinge labels {-1, +1}: sign(score) against the label
     0.75
     """
+    hits, n = accuracy_counts(y_true, y_pred, from_logits=from_logits)
+    return float(hits / n)
+
+
+def accuracy_counts(y_true, y_pred, *, from_logits: bool = True) -> tuple[int, int]:
+    """(correct predictions, samples): :func:`accuracy`'s numerator and denominator, for summing over batches."""
     t, p = _pair(y_true, y_pred, from_logits, "accuracy")
-    return float(np.count_nonzero(t == p) / len(t))
+    return int(np.count_nonzero(t == p)), len(t)
 
 
 def top_k_accuracy(y_true, y_score, k: int = 5) -> float:
@@ -116,6 +122,12 @@ def top_k_accuracy(y_true, y_score, k: int = 5) -> float:
     >>> top_k_accuracy([2, 0], [[0.1, 0.5, 0.4], [0.1, 0.5, 0.4]], k=2)
     0.5
     """
+    hits, n = top_k_counts(y_true, y_score, k)
+    return float(hits / n)
+
+
+def top_k_counts(y_true, y_score, k: int = 5) -> tuple[int, int]:
+    """(samples whose class is among the k best scores, samples), for summing over batches."""
     t = _labels(y_true, "top_k_accuracy")
     s = _np(y_score, "y_score")
     if s.ndim != 2 or len(s) != len(t):
@@ -123,9 +135,9 @@ def top_k_accuracy(y_true, y_score, k: int = 5) -> float:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ArgumentError(f"top_k_accuracy: k must be a positive integer, got {k!r}")
     if k >= s.shape[1]:
-        return 1.0
+        return len(t), len(t)
     top = np.argpartition(-s, k - 1, axis=1)[:, :k]
-    return float(np.count_nonzero((top == t[:, None]).any(axis=1)) / len(t))
+    return int(np.count_nonzero((top == t[:, None]).any(axis=1))), len(t)
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int | None = None, *, from_logits: bool = True) -> np.ndarray:
@@ -163,14 +175,19 @@ def precision_recall_f1(y_true, y_pred, num_classes: int | None = None, *, from_
     >>> precision_recall_f1([0, 2, 2, 0], [0, 2, 2, 0])['f1']  # class 1 never occurs: not averaged
     1.0
     """
-    cm = confusion_matrix(y_true, y_pred, num_classes, from_logits=from_logits)
+    return prf_from_confusion(confusion_matrix(y_true, y_pred, num_classes, from_logits=from_logits),
+                              num_classes is not None)
+
+
+def prf_from_confusion(cm: np.ndarray, all_classes: bool = False) -> dict:
+    """:func:`precision_recall_f1`'s result from a confusion matrix (all its classes averaged if ``all_classes``)."""
     tp = np.diag(cm).astype(np.float64)
     predicted, support = cm.sum(axis=0), cm.sum(axis=1)
     precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
     recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
-    present = (support > 0) | (predicted > 0) if num_classes is None else np.ones(len(tp), dtype=bool)
+    present = np.ones(len(tp), dtype=bool) if all_classes else (support > 0) | (predicted > 0)
     return {
         "precision": float(precision[present].mean()), "recall": float(recall[present].mean()),
         "f1": float(f1[present].mean()), "labels": np.flatnonzero(present), "support": support,
@@ -178,7 +195,7 @@ def precision_recall_f1(y_true, y_pred, num_classes: int | None = None, *, from_
     }
 
 
-def _regression_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+def regression_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     t = _np(y_true, "y_true").astype(np.float64, copy=False)
     p = _np(y_pred, "y_pred").astype(np.float64, copy=False)
     if t.size == 0:
@@ -197,7 +214,7 @@ def mse(y_true, y_pred) -> float:
     >>> mse([1.0, 2.0], [1.0, 4.0])
     2.0
     """
-    t, p = _regression_pair(y_true, y_pred)
+    t, p = regression_pair(y_true, y_pred)
     d = p - t
     return float(np.mean(d * d))
 
@@ -208,7 +225,7 @@ def mae(y_true, y_pred) -> float:
     >>> mae([1.0, 2.0], [1.0, 4.0])
     1.0
     """
-    t, p = _regression_pair(y_true, y_pred)
+    t, p = regression_pair(y_true, y_pred)
     return float(np.mean(np.abs(p - t)))
 
 
@@ -221,10 +238,15 @@ def r2_score(y_true, y_pred) -> float:
     >>> r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
     0.5
     """
-    t, p = _regression_pair(y_true, y_pred)
+    t, p = regression_pair(y_true, y_pred)
     t2, p2 = t.reshape(len(t), -1), p.reshape(len(p), -1)
     ss_res = ((t2 - p2) ** 2).sum(axis=0)
     ss_tot = ((t2 - t2.mean(axis=0)) ** 2).sum(axis=0)
+    return r2_from_sums(ss_res, ss_tot)
+
+
+def r2_from_sums(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:
+    """:func:`r2_score` from the per-column residual and total sums of squares."""
     ok = ss_tot > 0
     scores = np.where(ss_res == 0, 1.0, 0.0)
     np.divide(ss_res, ss_tot, out=scores, where=ok)
