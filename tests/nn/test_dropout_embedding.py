@@ -52,7 +52,7 @@ def test_dropout_identity_cases_and_module_modes():
     assert d.training and (d(cr.ones(100)).numpy() == 0).any()
     d.eval()
     np.testing.assert_array_equal(d(x).numpy(), x.numpy())
-    assert repr(d) == "Dropout(p=0.3)"
+    assert repr(d) == "Dropout(p=0.3, inplace=False)"  # PyTorch's
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.5, "0.5", None])

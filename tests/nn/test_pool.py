@@ -73,7 +73,7 @@ def test_gradient_layout_mismatch(rng):
 
 
 def test_repr_and_defaults():
-    assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0)"
+    assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
     assert repr(nn.AvgPool2d(3, 2, 1)) == "AvgPool2d(kernel_size=3, stride=2, padding=1)"
     assert list(nn.MaxPool2d(2).state_dict()) == []
 

@@ -72,7 +72,8 @@ def test_pool_modules_take_torch_arguments():
         y = ours(cr.tensor(x))
         assert y.dtype == np.float32
         np.testing.assert_allclose(y.numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-6, atol=1e-6)
-    assert repr(nn.MaxPool2d(2, ceil_mode=True)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=True)"
+    assert repr(nn.MaxPool2d(2, ceil_mode=True)) == ("MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, "
+                                                     "ceil_mode=True)")
     assert repr(nn.AvgPool2d(2)) == "AvgPool2d(kernel_size=2, stride=2, padding=0)"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
-from ..errors import ArgumentTypeError
+from ..errors import ArgumentError, ArgumentTypeError
 from .module import Module, _check_name
 
 _swapped: tuple = ()
@@ -161,6 +161,20 @@ class Sequential(Module):
         del self[i]
         return m
 
+    def add_module(self, name: str, module: Module) -> None:
+        """Add ``module`` at the end under ``name``, or replace the child already named so (as PyTorch)."""
+        _check_name("Sequential", "add_module", name)
+        _module("Sequential.add_module", module, f"'{name}'")
+        if name in self._keys:
+            self.layers[self._keys.index(name)] = module
+        elif name in self.__dict__ or hasattr(type(self), name):
+            raise ArgumentError(f"Sequential.add_module: attribute '{name}' already exists; pick another name")
+        else:
+            self.layers.append(module)
+            self._keys.append(name)
+
+    register_module = add_module
+
 
 class ModuleList(Module):
     """A list of modules whose parameters are found; children are named 0, 1, 2, ...
@@ -221,6 +235,20 @@ class ModuleList(Module):
 
     def pop(self, i=-1) -> Module:
         return self.items.pop(_index("ModuleList.pop", i, len(self.items)))
+
+    def add_module(self, name: str, module: Module) -> None:
+        """Replace the child at position ``name`` ('0', '1', ...), or append it when ``name`` is ``str(len(self))``."""
+        _check_name("ModuleList", "add_module", name)
+        n = len(self.items)
+        if not (name.isdigit() and int(name) <= n and name == str(int(name))):
+            raise ArgumentError(f"ModuleList.add_module: children are named by position; name must be one of "
+                                f"'0' .. '{n}' (a position, or '{n}' to append), got {name!r}")
+        if int(name) == n:
+            self.append(module)
+        else:
+            self[int(name)] = module
+
+    register_module = add_module
 
 
 class ModuleDict(Module):
@@ -284,6 +312,12 @@ class ModuleDict(Module):
 
     def clear(self) -> None:
         self._dict.clear()
+
+    def add_module(self, name: str, module: Module) -> None:
+        """``self[name] = module``, PyTorch's other spelling."""
+        self[name] = module
+
+    register_module = add_module
 
     def update(self, modules: Mapping | Iterable) -> None:
         """Add (or replace) modules from a mapping or an iterable of (key, module) pairs."""

@@ -33,7 +33,8 @@ import numpy as np
 
 from ..autograd.function import no_grad
 from ..backend import get_default_dtype, get_generator
-from ..errors import ArgumentError, ArgumentTypeError, DataError
+from ..errors import ArgumentError, ArgumentTypeError, DataError, ShapeError
+from ..functional.linalg import layer_input
 from . import init as _init
 from . import layers as L
 from ._model_args import as_generator, check_choice, pos_int, pos_ints, real, sample_shape
@@ -263,22 +264,53 @@ class LSTMClassifier(Module):
     feature. The last hidden state h_T goes through a Linear layer to give the logits. ``generator``
     (a seed or a NumPy Generator) draws every weight; by default the global one.
 
+    ``input_shape``, one sample's (C, H, W) or (F,), is what the model was built for (``get_model`` passes
+    it): inputs are then checked against it, C and W for images (H, the number of steps, may vary), F
+    for vectors, with a ``ShapeError`` naming it. Lists become arrays, as the layers take them.
+
     >>> import chainrule as cr
     >>> LSTMClassifier(8, 16, 10)(cr.randn(3, 1, 8, 8)).shape
     (3, 10)
+    >>> LSTMClassifier(1, 16, 3, input_shape=(4,))([[1.0, 2.0, 3.0, 4.0]]).shape
+    (1, 3)
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_classes: int, num_layers: int = 1, generator=None):
+    def __init__(self, input_size: int, hidden_size: int, num_classes: int, num_layers: int = 1, generator=None,
+                 input_shape=None):
         super().__init__()
         where = "LSTMClassifier"
         self.input_size = pos_int(where, "input_size", input_size)
         self.hidden_size = pos_int(where, "hidden_size", hidden_size)
         num_classes, num_layers = pos_int(where, "num_classes", num_classes), pos_int(where, "num_layers", num_layers)
+        self.input_shape = None if input_shape is None else sample_shape(where, input_shape, (1, 3))
+        if self.input_shape is not None:
+            s = self.input_shape
+            size = s[0] * s[2] if len(s) == 3 else 1
+            if size != self.input_size:
+                raise ArgumentError(f"{where}: input_shape {s} gives {size} features per step "
+                                    f"({'C * W' if len(s) == 3 else 'one value of the vector'}), but input_size is "
+                                    f"{self.input_size}")
         gen = as_generator(where, generator)
         self.lstm = L.LSTM(self.input_size, self.hidden_size, num_layers=num_layers, batch_first=True, generator=gen)
         self.head = L.Linear(self.hidden_size, num_classes, generator=gen)
 
+    def _check(self, shape: tuple) -> None:
+        """The sample shape of the input against ``input_shape`` (images: C and W; vectors: F)."""
+        want = self.input_shape
+        if len(want) == 3:
+            ok = len(shape) == 4 and shape[1] == want[0] and shape[3] == want[2]
+            expected = f"(N, {want[0]}, H, {want[2]}) (images of {want}; rows are the time steps)"
+        else:
+            ok = len(shape) == 2 and shape[1] == want[0]
+            expected = f"(N, {want[0]}) ({want[0]} features)"
+        if not ok:
+            raise ShapeError(f"LSTMClassifier(input_shape={want}): expected input of shape {expected}, "
+                             f"got {shape}")
+
     def forward(self, x):
+        x = layer_input(x, self.lstm.weight_ih_l0)  # lists become arrays; the LSTM's dtype
+        if self.input_shape is not None:
+            self._check(tuple(x.shape))
         if x.ndim == 4:  # (N, C, H, W) -> (N, H, C*W): rows are time steps
             n, c, h, w = x.shape
             x = x.reshape(n, h, w) if c == 1 else x.transpose(0, 2, 1, 3).reshape(n, h, c * w)
@@ -497,7 +529,8 @@ def get_model(name: str, input_shape, num_classes: int, **kw) -> Module:
             if len(shape) not in (1, 3):
                 raise ArgumentError(f"model 'lstm' needs samples of shape (C, H, W) or (F,), got {shape}")
             size = shape[0] * shape[2] if len(shape) == 3 else 1
-            net = LSTMClassifier(size, take("hidden", 64), num_classes, take("num_layers", 1), generator=gen)
+            net = LSTMClassifier(size, take("hidden", 64), num_classes, take("num_layers", 1), generator=gen,
+                                 input_shape=shape)
         elif len(shape) == 3:  # resnet on images
             net = resnet(shape, num_classes, take("channels", 16), take("num_blocks", 2), generator=gen)
         else:  # resnet on vectors

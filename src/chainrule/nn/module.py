@@ -12,7 +12,6 @@ never hits Python's recursion limit.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from itertools import islice
@@ -21,7 +20,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..autograd.tensor import Tensor, _as_array
-from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError, StateDictError
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError, StateDictError
+from ._model_args import _device_or_dtype, _loadable
 
 
 class Parameter(Tensor):
@@ -49,7 +49,7 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list
 
 
-_INTERNAL = frozenset({"training", "_buffer_names"})
+_INTERNAL = frozenset({"training", "_buffer_names", "_non_persistent"})
 _CONTAINERS = (list, tuple, dict)
 _PEEK = 8  # None items skipped when deciding whether a container is worth walking
 
@@ -78,27 +78,6 @@ def _walk_container(name: str, value) -> Iterator[tuple[str, object]]:
             seen.add(id(v))
             items = v.items() if isinstance(v, dict) else enumerate(v)
             stack.extend(reversed([(f"{n}.{k}", x) for k, x in items]))
-
-
-_DEVICE = re.compile(r"(cpu|cuda|mps|xpu|xla|meta|hip|hpu|ipu|mtia|vulkan)(:\d+)?")
-
-
-def _device_or_dtype(owner: str, arg):
-    """``("device", name)`` for a device ('cpu', torch.device('cpu')), ``("dtype", np.dtype)`` for a dtype."""
-    if isinstance(arg, str) and _DEVICE.fullmatch(arg):
-        return "device", arg
-    if isinstance(getattr(arg, "type", None), str):  # a torch.device (a NumPy dtype's .type is a class)
-        return "device", arg.type
-    if type(arg).__module__ == "torch" and type(arg).__name__ == "dtype":
-        arg = str(arg)
-    if isinstance(arg, str) and arg.startswith("torch."):
-        arg = arg[len("torch."):]
-    try:
-        return "dtype", np.dtype(arg)
-    except TypeError:
-        raise ArgumentTypeError(
-            f"{owner}.to: expected a floating dtype (np.float32, 'float64') or the device 'cpu', got {arg!r}"
-        ) from None
 
 
 def _check_name(owner: str, what: str, name) -> None:
@@ -130,6 +109,39 @@ class Module:
     def __init__(self) -> None:
         self.training = True
         self._buffer_names: list[str] = []
+        self._non_persistent: set[str] = set()  # buffers left out of the state dict
+
+    def __setattr__(self, name: str, value) -> None:
+        """Set an attribute, refusing what would silently un-register a parameter, child or buffer (as PyTorch).
+
+        A parameter may be replaced by a Parameter, a Module or None, a child module by a Module, a
+        Parameter or None, a buffer by an array or None; anything else is an ``ArgumentTypeError`` (an array
+        or a plain tensor in place of a weight would drop out of ``parameters()`` and the state dict, and
+        never train). One exception: a tensor that requires grad may stand in for a parameter for a while,
+        for a functional call such as a gradcheck of the weight (it is not registered: its caller owns it).
+        """
+        d = self.__dict__
+        old = d.get(name)
+        if value is not None and isinstance(old, (Parameter, Module)) and not isinstance(value, (Parameter, Module)):
+            if isinstance(old, Module):
+                raise ArgumentTypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} as child "
+                                        f"module '{name}' (a Module or None expected)")
+            if not (isinstance(value, Tensor) and value.requires_grad):
+                raise ArgumentTypeError(
+                    f"{type(self).__name__}: cannot assign a {type(value).__name__} as parameter '{name}' (a "
+                    f"Parameter or None expected); use nn.Parameter(values), or change it in place: "
+                    f"{name}.data[...] = values")
+        buffers = d.get("_buffer_names", ())
+        if name in buffers:
+            if isinstance(value, (Parameter, Module)):  # it takes the place of the buffer, as in PyTorch
+                buffers.remove(name)
+                d.get("_non_persistent", set()).discard(name)
+            elif isinstance(value, (np.generic, int, float)):
+                value = np.asarray(value)
+            elif value is not None and not isinstance(value, np.ndarray):
+                raise ArgumentTypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} as buffer "
+                                        f"'{name}' (a NumPy array or None expected)")
+        object.__setattr__(self, name, value)
 
     def forward(self, *args, **kwargs):  # pragma: no cover - subclasses define it
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
@@ -205,19 +217,24 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def register_buffer(self, name: str, value) -> None:
-        """Keep a non-learnable array (e.g. running statistics) in the state dict under ``name``.
+    def register_buffer(self, name: str, value, persistent: bool = True) -> None:
+        """Keep a non-learnable array (e.g. running statistics) under ``name``, in the state dict unless
+        ``persistent=False`` (as in PyTorch: then ``to()`` and ``named_buffers()`` still see it).
 
         ``name`` may be registered again, but may not be another attribute (a child, a parameter).
         """
         where = type(self).__name__
         _check_name(where, "register_buffer", name)
+        if not isinstance(persistent, (bool, np.bool_)):
+            raise ArgumentTypeError(f"{where}.register_buffer: persistent must be True or False, got {persistent!r}")
         if name not in self._buffer_names and hasattr(self, name):
             raise ArgumentError(f"{where}.register_buffer: attribute '{name}' already exists "
                                 f"(a {type(getattr(self, name)).__name__}); pick another name")
         setattr(self, name, None if value is None else np.asarray(value))
         if name not in self._buffer_names:
             self._buffer_names.append(name)
+        non_persistent = self.__dict__.setdefault("_non_persistent", set())
+        (non_persistent.discard if persistent else non_persistent.add)(name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Set parameter ``name`` (or None, for an absent bias); it may replace a parameter, not another attribute."""
@@ -233,12 +250,37 @@ class Module:
                                 f"(a {type(getattr(self, name)).__name__}); pick another name")
         setattr(self, name, param)
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
-        for mname, m in self.named_modules(prefix):
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add the child ``module`` (or None) as attribute ``name``, as PyTorch's ``add_module``."""
+        where = type(self).__name__
+        _check_name(where, "add_module", name)
+        if module is not None and not isinstance(module, Module):
+            raise ArgumentTypeError(f"{where}.add_module: '{name}' must be a Module or None, "
+                                    f"got {type(module).__name__}")
+        old = self.__dict__.get(name)
+        if name in self._buffer_names or (hasattr(self, name) and not (
+                name in self.__dict__ and (old is None or isinstance(old, Module)))):
+            raise ArgumentError(f"{where}.add_module: attribute '{name}' already exists "
+                                f"(a {type(getattr(self, name)).__name__}); pick another name")
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, np.ndarray]]:
+        """Every buffer (non-persistent ones too), with its dotted name; a shared array once unless told."""
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mname, m in mods:
             for b in m._buffer_names:
                 value = getattr(m, b)
-                if value is not None:
+                if value is not None and not (remove_duplicate and id(value) in seen):
+                    seen.add(id(value))
                     yield (f"{mname}.{b}" if mname else b), value
+
+    def buffers(self, recurse: bool = True) -> Iterator[np.ndarray]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
 
     # ------------------------------------------------------------------------------ state
     def _state_entries(self) -> Iterator[tuple[str, Module, str, Parameter | None]]:
@@ -248,8 +290,9 @@ class Module:
             for n, v in m._entries():
                 if isinstance(v, Parameter):
                     yield pre + n, m, n, v
+            skip = m.__dict__.get("_non_persistent", ())
             for b in m._buffer_names:
-                if getattr(m, b) is not None:
+                if getattr(m, b) is not None and b not in skip:
                     yield pre + b, m, b, None
 
     def state_dict(self) -> OrderedDict:
@@ -284,25 +327,17 @@ class Module:
                 parts.append(f"unexpected keys {unexpected}")
             raise StateDictError(f"load_state_dict into {where}: " + " and ".join(parts))
         values = {}
-        for key, (m, name, p) in own.items():  # check every shape before changing anything
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            if hasattr(value, "detach") and not isinstance(value, Tensor):
-                value = value.detach()
-            value = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
-            target = p.data if p is not None else getattr(m, name)
-            if value.shape != target.shape:
-                raise ShapeError(f"load_state_dict into {where}: '{key}' has shape {value.shape}, "
-                                 f"expected {target.shape}")
-            values[key] = value
+        for key, (m, name, p) in own.items():  # read, check and convert every value before changing anything
+            if key in state_dict:
+                target = p.data if p is not None else getattr(m, name)
+                values[key] = _loadable(where, key, state_dict[key], target)
         for key, value in values.items():
             m, name, p = own[key]
             target = p.data if p is not None else getattr(m, name)
             if p is None and target.ndim == 0:
-                setattr(m, name, np.array(value, dtype=target.dtype))
+                setattr(m, name, value.copy())
             else:
-                np.copyto(target, value, casting="unsafe")
+                np.copyto(target, value)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------------------ modes
@@ -318,9 +353,18 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient: set it to None (default) or, with ``set_to_none=False``, to zeros."""
+        if not isinstance(set_to_none, (bool, np.bool_)):
+            raise ArgumentTypeError(f"{type(self).__name__}.zero_grad: set_to_none must be True or False, "
+                                    f"got {set_to_none!r}")
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            elif p.grad.flags.writeable:
+                p.grad.fill(0)
+            else:
+                p.grad = np.zeros_like(p.grad)
 
     def requires_grad_(self, flag: bool = True) -> Module:
         for p in self.parameters():
@@ -373,9 +417,29 @@ class Module:
         return self.to(np.float32)
 
     def apply(self, fn) -> Module:
-        """Call ``fn(module)`` on every module, children first (e.g. a custom initialisation)."""
-        for m in reversed(list(self.modules())):
-            fn(m)
+        """Call ``fn(module)`` on every module, in PyTorch's order: each child's subtree in turn, then the module.
+
+        As in PyTorch, a module shared by two parents is visited under each (once per parent). The walk is
+        iterative (no recursion limit); a module inside itself is not entered again.
+
+        >>> from chainrule import nn
+        >>> net = nn.Sequential(nn.Sequential(nn.Linear(1, 1), nn.Linear(1, 2)), nn.Linear(1, 3))
+        >>> seen = []
+        >>> _ = net.apply(lambda m: seen.append(getattr(m, "out_features", type(m).__name__)))
+        >>> seen
+        [1, 2, 'Sequential', 3, 'Sequential']
+        """
+        stack, on_path = [(self, iter(list(self.children())))], {id(self)}
+        while stack:
+            m, kids = stack[-1]
+            child = next(kids, None)
+            if child is None:
+                stack.pop()
+                on_path.discard(id(m))
+                fn(m)
+            elif id(child) not in on_path:
+                on_path.add(id(child))
+                stack.append((child, iter(list(child.children()))))
         return self
 
     def num_parameters(self) -> int:
@@ -385,8 +449,8 @@ class Module:
     def extra_repr(self) -> str:
         return ""
 
-    def __repr__(self) -> str:
-        kids = list(self.named_children())
+    def __repr__(self) -> str:  # every child position, a reused module included (as PyTorch prints it)
+        kids = [(n, v) for n, v in self._entries() if isinstance(v, Module)]
         head = f"{type(self).__name__}({self.extra_repr()}"
         if not kids:
             return head + ")"

@@ -7,10 +7,23 @@ overwrites its input.
 
 from __future__ import annotations
 
-from ...errors import ArgumentError
+import math
+
+import numpy as np
+
+from ...errors import ArgumentError, ArgumentTypeError
 from ...functional import activations as A
 from ...functional import elementwise as E
 from ..module import Module
+
+
+def _number(layer: str, name: str, v) -> float:
+    """``v`` as a finite float: a string, an array or None is named in an error (not float()'s)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ArgumentTypeError(f"{layer}: {name} must be a real number, got {type(v).__name__} {v!r:.60}")
+    if not math.isfinite(v):
+        raise ArgumentError(f"{layer}: {name} must be a finite number, got {v!r}")
+    return float(v)
 
 
 class Sigmoid(Module):
@@ -52,7 +65,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = _number("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x):
         return A.leaky_relu(x, self.negative_slope)
@@ -66,7 +79,7 @@ class ELU(Module):
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
-        self.alpha = float(alpha)
+        self.alpha = _number("ELU", "alpha", alpha)
 
     def forward(self, x):
         return A.elu(x, self.alpha)

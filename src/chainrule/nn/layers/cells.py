@@ -18,29 +18,35 @@ import math
 
 import numpy as np
 
-from ...backend import get_default_dtype
 from ...errors import ArgumentError, ArgumentTypeError, ShapeError
 from ...functional.gru import GRULayer
 from ...functional.recurrent import LSTMLayer, RNNLayer
 from ...functional.shape import unsqueeze
 from .. import init
+from .._model_args import as_generator, check_device, flag, param_dtype
 from ..module import Module, Parameter
 from .recurrent import _as_tensor, _checked_input
 
 
 class _CellBase(Module):
-    """Parameters, initialisation and input checks shared by the three cells."""
+    """Parameters, initialisation and input checks shared by the three cells.
+
+    Inputs and states are cast to the weights' dtype as in the other layers (lists: the default dtype);
+    ``generator`` (a seed or a NumPy Generator) draws the initial weights; ``device`` may only be 'cpu'.
+    """
 
     _gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None, generator=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None, generator=None, *,
+                 device=None):
         super().__init__()
         name = type(self).__name__
         for arg, v in (("input_size", input_size), ("hidden_size", hidden_size)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ArgumentError(f"{name}: {arg} must be a positive integer, got {v!r}")
-        self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
-        dt = np.dtype(dtype or get_default_dtype())
+        check_device(name, device)
+        self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), flag(name, "bias", bias)
+        dt = param_dtype(name, dtype)
         G = self._gates * self.hidden_size
         self.weight_ih = Parameter(np.empty((G, self.input_size), dtype=dt))
         self.weight_hh = Parameter(np.empty((G, self.hidden_size), dtype=dt))
@@ -52,6 +58,7 @@ class _CellBase(Module):
     def reset_parameters(self, generator=None) -> None:
         """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch."""
         bound = 1.0 / math.sqrt(self.hidden_size)
+        generator = as_generator(type(self).__name__, generator)  # one stream: independent weights
         for p in self.parameters():
             init.uniform_(p, -bound, bound, generator)
 
@@ -65,7 +72,8 @@ class _CellBase(Module):
 
     def _step_input(self, x):
         """x (N, I) or unbatched (I,) -> (a sequence of one step (1, N, I), batched?)."""
-        x = _checked_input(self._name(), x, self.input_size, (1, 2), "(N, input_size) or unbatched (input_size,)")
+        x = _checked_input(self._name(), x, self.input_size, (1, 2), "(N, input_size) or unbatched (input_size,)",
+                           self.weight_ih)
         batched = x.ndim == 2
         x = unsqueeze(x, 0) if batched else x.reshape(1, 1, self.input_size)
         return x, batched
@@ -76,7 +84,7 @@ class _CellBase(Module):
         if s is None:
             dt = x.dtype if x.dtype.kind == "f" else np.result_type(x.dtype, np.float32)
             return np.zeros((n, self.hidden_size), dtype=dt)
-        s = _as_tensor(self._name(), s, what)
+        s = _as_tensor(self._name(), s, what, self.weight_ih)
         want = (n, self.hidden_size) if batched else (self.hidden_size,)
         if tuple(s.shape) != want:
             layout = "(batch, hidden_size)" if batched else "(hidden_size,)"
@@ -88,7 +96,9 @@ class _CellBase(Module):
         return s if batched else s.reshape(s.shape[-1])
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        s = f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        nonlinearity = getattr(self, "nonlinearity", "tanh")  # RNNCell's, printed as PyTorch does
+        return s if nonlinearity == "tanh" else s + f", nonlinearity={nonlinearity}"
 
 
 class RNNCell(_CellBase):
@@ -105,10 +115,10 @@ class RNNCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 dtype=None, generator=None):
+                 dtype=None, generator=None, *, device=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ArgumentError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias, dtype, generator)
+        super().__init__(input_size, hidden_size, bias, dtype, generator, device=device)
         self.nonlinearity = nonlinearity
 
     def forward(self, x, hx=None):

@@ -10,10 +10,10 @@ import math
 
 import numpy as np
 
-from ...backend import get_default_dtype
 from ...errors import ArgumentError
 from ...functional.conv import _pair, conv2d
 from .. import init
+from .._model_args import as_generator, check_device, flag, param_dtype
 from ..module import Module, Parameter
 
 
@@ -43,6 +43,10 @@ class Conv2d(Module):
     groups : int, dividing in_channels and out_channels
     bias : bool
     padding_mode : 'zeros' (the only one chainrule has; PyTorch's others raise an ArgumentError)
+    dtype : floating dtype of the parameters (default: the default dtype)
+    generator : int or numpy Generator, optional
+        Draws the initial weights (a seed becomes one Generator); by default the global one.
+    device : 'cpu' or None (chainrule runs on the CPU)
 
     >>> import chainrule as cr
     >>> conv = cr.nn.Conv2d(1, 32, 3, padding=1)
@@ -55,9 +59,11 @@ class Conv2d(Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, generator=None):
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, generator=None, *,
+                 device=None):
         super().__init__()
         where = "Conv2d"
+        check_device(where, device)
         self.in_channels = _positive_int(in_channels, "in_channels", where)
         self.out_channels = _positive_int(out_channels, "out_channels", where)
         self.groups = _positive_int(groups, "groups", where)
@@ -88,13 +94,14 @@ class Conv2d(Module):
                 f"{where}: groups={self.groups} must divide in_channels={self.in_channels} "
                 f"and out_channels={self.out_channels}"
             )
-        dt = dtype or get_default_dtype()
+        dt = param_dtype(where, dtype)
         shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
         self.weight = Parameter(np.empty(shape, dtype=dt))
-        self.bias = Parameter(np.empty(self.out_channels, dtype=dt)) if bias else None
+        self.bias = Parameter(np.empty(self.out_channels, dtype=dt)) if flag(where, "bias", bias) else None
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator=None) -> None:
+        generator = as_generator("Conv2d", generator)  # one stream for W and b (a seed would restart it)
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
         if self.bias is not None:
             fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)

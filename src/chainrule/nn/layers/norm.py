@@ -9,32 +9,41 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...backend import get_default_dtype
 from ...errors import ArgumentError, ShapeError
 from ...functional.linalg import layer_input
 from ...functional.norm import batch_norm, layer_norm
+from .._model_args import check_device, flag, param_dtype, real
 from ..module import Module, Parameter
 
 
 class _BatchNorm(Module):
-    """Shared code of BatchNorm1d and BatchNorm2d (parameters, buffers, running statistics)."""
+    """Shared code of BatchNorm1d and BatchNorm2d (parameters, buffers, running statistics).
+
+    PyTorch's arguments: ``eps`` (>= 0), ``momentum`` (in [0, 1], or None for the cumulative average),
+    ``affine``, ``track_running_stats``, ``device`` ('cpu' only), ``dtype`` and the keyword ``bias``
+    (``bias=False``: a learnable scale and no shift, as in PyTorch 2.13).
+    """
 
     _ndims: tuple = ()
     _layout: str = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype=None):
+                 track_running_stats: bool = True, dtype=None, *, bias: bool = True, device=None):
         super().__init__()
+        where = type(self).__name__
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
-            raise ArgumentError(f"{type(self).__name__}: num_features must be a positive integer, got {num_features!r}")
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ArgumentError(f"{type(self).__name__}: momentum must be in [0, 1] or None, got {momentum!r}")
-        self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
-        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        dt = np.dtype(dtype or get_default_dtype())
-        self.weight = Parameter(np.ones(self.num_features, dtype=dt)) if affine else None
-        self.bias = Parameter(np.zeros(self.num_features, dtype=dt)) if affine else None
-        if track_running_stats:
+            raise ArgumentError(f"{where}: num_features must be a positive integer, got {num_features!r}")
+        self.momentum = None if momentum is None else real(where, "momentum (or None)", momentum, 0.0, 1.0,
+                                                           open_high=False)
+        self.num_features, self.eps = int(num_features), real(where, "eps", eps)
+        self.affine = flag(where, "affine", affine)
+        self.track_running_stats = flag(where, "track_running_stats", track_running_stats)
+        use_bias = flag(where, "bias", bias) and self.affine
+        check_device(where, device)
+        dt = param_dtype(where, dtype)
+        self.weight = Parameter(np.ones(self.num_features, dtype=dt)) if self.affine else None
+        self.bias = Parameter(np.zeros(self.num_features, dtype=dt)) if use_bias else None
+        if self.track_running_stats:
             self.register_buffer("running_mean", np.zeros(self.num_features, dtype=dt))
             self.register_buffer("running_var", np.ones(self.num_features, dtype=dt))
             self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
@@ -74,7 +83,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -114,7 +123,8 @@ class LayerNorm(Module):
 
     Math: y = gamma * (x - mean) / sqrt(var + eps) + beta, mean and (biased) variance over the last
     len(normalized_shape) axes; see :func:`chainrule.functional.layer_norm`. ``weight`` (ones) and
-    ``bias`` (zeros) have shape ``normalized_shape`` when ``elementwise_affine``.
+    ``bias`` (zeros, unless ``bias=False``) have shape ``normalized_shape`` when ``elementwise_affine``.
+    ``eps`` must be >= 0; ``device`` may only be 'cpu'.
 
     >>> import chainrule as cr
     >>> ln = cr.nn.LayerNorm(4)
@@ -124,17 +134,23 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
-                 dtype=None):
+                 dtype=None, *, device=None):
         super().__init__()
-        ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        try:
+            ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        except TypeError:
+            ns = ()
         if not ns or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in ns):
             raise ArgumentError(f"LayerNorm: normalized_shape must be a positive int or a tuple of them, "
                                 f"got {normalized_shape!r}")
         self.normalized_shape = tuple(int(n) for n in ns)
-        self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
-        dt = np.dtype(dtype or get_default_dtype())
-        self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt)) if elementwise_affine else None
-        self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt)) if elementwise_affine and bias else None
+        self.eps = real(f"LayerNorm({self.normalized_shape})", "eps", eps)
+        self.elementwise_affine = flag("LayerNorm", "elementwise_affine", elementwise_affine)
+        use_bias = flag("LayerNorm", "bias", bias) and self.elementwise_affine
+        check_device("LayerNorm", device)
+        dt = param_dtype("LayerNorm", dtype)
+        self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt)) if self.elementwise_affine else None
+        self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt)) if use_bias else None
 
     def forward(self, x):
         x = layer_input(x, self.weight)
@@ -145,4 +161,5 @@ class LayerNorm(Module):
         return layer_norm(x, ns, self.weight, self.bias, self.eps, _layer=f"LayerNorm({ns})")
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")

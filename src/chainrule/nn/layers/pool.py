@@ -22,7 +22,7 @@ class MaxPool2d(Module):
     >>> import chainrule as cr
     >>> pool = cr.nn.MaxPool2d(2)
     >>> pool
-    MaxPool2d(kernel_size=2, stride=2, padding=0)
+    MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
     >>> pool(cr.zeros(8, 32, 28, 28)).shape
     (8, 32, 14, 14)
     >>> cr.nn.MaxPool2d(2, ceil_mode=True)(cr.zeros(1, 1, 5, 5)).shape
@@ -42,11 +42,9 @@ class MaxPool2d(Module):
         return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                           _layer=f"MaxPool2d({self.extra_repr()})")
 
-    def extra_repr(self) -> str:
-        s = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-        if self.dilation not in (1, (1, 1)):
-            s += f", dilation={self.dilation}"
-        return s + (", ceil_mode=True" if self.ceil_mode else "")
+    def extra_repr(self) -> str:  # PyTorch's
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool2d(Module):

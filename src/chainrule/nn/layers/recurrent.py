@@ -17,30 +17,38 @@ import math
 import numpy as np
 
 from ...autograd.tensor import Tensor, as_operand
-from ...backend import get_default_dtype
 from ...errors import ArgumentError, ArgumentTypeError, ShapeError
 from ...functional.gru import GRULayer
+from ...functional.linalg import layer_input
 from ...functional.norm import dropout as _dropout
 from ...functional.recurrent import LSTMLayer, RNNLayer
 from ...functional.shape import concatenate, stack, unsqueeze
 from .. import init
+from .._model_args import as_generator, check_device, flag, param_dtype
 from ..module import Module, Parameter
 
 
-def _as_tensor(layer: str, v, what: str) -> Tensor:
-    """An input or state of a recurrent layer or cell as a Tensor (arrays are wrapped), else a clear error."""
-    if isinstance(v, Tensor):
-        return v
+def _as_tensor(layer: str, v, what: str, weight=None) -> Tensor:
+    """An input or state of a recurrent layer or cell as a Tensor in ``weight``'s dtype, else a clear error.
+
+    The cast is that of the other layers (:func:`~chainrule.functional.linalg.layer_input`): lists become the
+    default dtype, integers and other floats the weight's, so a float32 layer computes in float32 on float64
+    data; a tensor that requires grad gets its gradient back in its own dtype. Same-dtype inputs pass as
+    they are.
+    """
     if isinstance(v, (list, tuple, int, float)) and not isinstance(v, bool):
         v = as_operand(v)  # Python numbers and lists: the default dtype, as cr.tensor makes them
-    if not isinstance(v, np.ndarray):
+    if not isinstance(v, (Tensor, np.ndarray)):
         raise ArgumentTypeError(f"{layer}: {what} must be a Tensor, an array or a list, got {type(v).__name__}")
-    return Tensor(v)
+    if weight is not None:
+        v = layer_input(v, weight)
+    return v if isinstance(v, Tensor) else Tensor(v)
 
 
-def _checked_input(layer: str, x, input_size: int, ndims: tuple, layouts: str) -> Tensor:
-    """x as a Tensor whose number of axes is in ``ndims`` and whose last axis holds ``input_size`` features."""
-    x = _as_tensor(layer, x, "input")
+def _checked_input(layer: str, x, input_size: int, ndims: tuple, layouts: str, weight=None) -> Tensor:
+    """x as a Tensor (in ``weight``'s dtype) whose number of axes is in ``ndims`` and whose last axis holds
+    ``input_size`` features."""
+    x = _as_tensor(layer, x, "input", weight)
     shape = tuple(x.shape)
     if len(shape) not in ndims:
         raise ShapeError(f"{layer}: expected input of shape {layouts}, got {shape} ({len(shape)}-D)")
@@ -59,9 +67,10 @@ class _RNNBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
-                 generator=None, proj_size: int = 0):
+                 generator=None, proj_size: int = 0, device=None):
         super().__init__()
         name = type(self).__name__
+        check_device(name, device)
         for arg, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ArgumentError(f"{name}: {arg} must be a positive integer, got {v!r}")
@@ -73,12 +82,13 @@ class _RNNBase(Module):
         if proj_size >= hidden_size:
             raise ArgumentError(f"{name}: proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
         self.proj_size = int(proj_size)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout <= 1.0:
+        if (isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.integer, np.floating))
+                or not 0.0 <= dropout <= 1.0):
             raise ArgumentError(f"{name}: dropout must be a probability in [0, 1], got {dropout!r}")
         self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
-        self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
-        self.bidirectional = bool(bidirectional)
-        dt = np.dtype(dtype or get_default_dtype())
+        self.bias, self.batch_first = flag(name, "bias", bias), flag(name, "batch_first", batch_first)
+        self.dropout, self.bidirectional = float(dropout), flag(name, "bidirectional", bidirectional)
+        dt = param_dtype(name, dtype)
         G, H = self._gates * self.hidden_size, self.hidden_size
         R = self.proj_size or H  # the rows of h: P with a projection
         D = 2 if self.bidirectional else 1
@@ -95,10 +105,17 @@ class _RNNBase(Module):
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator=None) -> None:
-        """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch."""
+        """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
+
+        ``generator`` (a seed or a NumPy Generator) draws them all from one stream, so they are independent.
+        """
         bound = 1.0 / math.sqrt(self.hidden_size)
+        generator = as_generator(type(self).__name__, generator)
         for p in self.parameters():
             init.uniform_(p, -bound, bound, generator)
+
+    def flatten_parameters(self) -> None:
+        """PyTorch's cuDNN memory-layout call: nothing to do in chainrule (kept so ported code runs)."""
 
     def _layer_params(self, k: int, sfx: str = "") -> list:
         names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
@@ -114,7 +131,7 @@ class _RNNBase(Module):
         raise NotImplementedError
 
     def _check_state(self, s, what: str, batched: bool, n: int):
-        s = _as_tensor(self._name(), s, what)
+        s = _as_tensor(self._name(), s, what, self.weight_ih_l0)
         layers = self.num_layers * 2 if self.bidirectional else self.num_layers
         size, size_name = (self.proj_size, "proj_size") if what == "h0" and self.proj_size else (
             self.hidden_size, "hidden_size")
@@ -128,7 +145,8 @@ class _RNNBase(Module):
     def _forward(self, x, hx):
         """Run the stack; hx is None or a tuple of ``_n_states`` tensors of shape (num_layers * D, N, H)."""
         layout = "(N, L, I)" if self.batch_first else "(L, N, I)"
-        x = _checked_input(self._name(), x, self.input_size, (2, 3), f"{layout} or unbatched (L, I)")
+        x = _checked_input(self._name(), x, self.input_size, (2, 3), f"{layout} or unbatched (L, I)",
+                           self.weight_ih_l0)
         batched = x.ndim == 3
         batch_first = self.batch_first and batched
         if not batched:  # one sequence: a batch of one, time-major
@@ -172,6 +190,8 @@ class _RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:  # PyTorch's order
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -182,8 +202,6 @@ class _RNNBase(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
-        if self.proj_size:
-            s += f", proj_size={self.proj_size}"
         return s
 
 
@@ -213,11 +231,11 @@ class RNN(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype=None, generator=None, proj_size: int = 0):
+                 dtype=None, generator=None, proj_size: int = 0, *, device=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ArgumentError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype,
-                         generator, proj_size)
+                         generator, proj_size, device)
         self.nonlinearity = nonlinearity
 
     def _run_layer(self, x, states, params, batch_first):
@@ -263,9 +281,9 @@ class LSTM(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 dtype=None, generator=None):
+                 dtype=None, generator=None, *, device=None):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype,
-                         generator, proj_size)
+                         generator, proj_size, device)
 
     def _run_layer(self, x, states, params, batch_first):
         h0 = _zeros_if_none(states[0], x, batch_first, self.proj_size or self.hidden_size)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...autograd.tensor import Tensor
 from ...errors import ArgumentError, ArgumentTypeError, ShapeError
+from ...functional.linalg import layer_input
+from .._model_args import as_generator, check_device
 from ..module import Module, Sequential
 from .activation import ReLU
 from .conv import Conv2d
@@ -37,6 +40,8 @@ class Residual(Module):
 
     def forward(self, x):
         fx = self.fn(x)
+        if isinstance(fx, Tensor) and not (isinstance(x, (Tensor, np.ndarray)) and x.dtype == fx.dtype):
+            x = layer_input(x, fx)  # the identity path in fn's dtype (a float32 fn on float64 data stays float32)
         if tuple(fx.shape) != tuple(x.shape):
             raise ShapeError(f"Residual({type(self.fn).__name__}): the wrapped module maps shape {tuple(x.shape)} "
                              f"to {tuple(fx.shape)}; x + fn(x) needs the same shape")
@@ -60,6 +65,10 @@ class ResidualBlock(Module):
         Defaults to ``in_channels``.
     stride : int
         Stride of conv1 (and of the shortcut); 2 halves the height and width.
+    dtype, generator, device
+        The parameters' floating dtype; a seed or a NumPy Generator drawing every initial weight (one stream
+        for the block); the device, 'cpu' only. Inputs are cast to the weights' dtype, the identity
+        shortcut included.
 
     >>> import chainrule as cr
     >>> from chainrule import nn
@@ -68,12 +77,14 @@ class ResidualBlock(Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int | None = None, stride: int = 1, dtype=None,
-                 generator=None):
+                 generator=None, *, device=None):
         super().__init__()
         out_channels = in_channels if out_channels is None else out_channels
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("stride", stride)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ArgumentError(f"ResidualBlock: {name} must be a positive integer, got {v!r}")
+        check_device("ResidualBlock", device)
+        generator = as_generator("ResidualBlock", generator)  # one stream for the three convolutions
         self.in_channels, self.out_channels, self.stride = int(in_channels), int(out_channels), int(stride)
         c_in, c_out = self.in_channels, self.out_channels
         self.conv1 = Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False, dtype=dtype, generator=generator)
@@ -90,6 +101,7 @@ class ResidualBlock(Module):
             self.downsample = None
 
     def forward(self, x):
+        x = layer_input(x, self.conv1.weight)  # as conv1 would cast it: the shortcut adds x in the same dtype
         shape = tuple(x.shape)
         if len(shape) != 4 or shape[1] != self.in_channels:
             raise ShapeError(f"ResidualBlock({self.in_channels}, {self.out_channels}): expected input of shape "
