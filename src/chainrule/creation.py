@@ -43,7 +43,15 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def from_numpy(a: np.ndarray) -> Tensor:
-    """A tensor sharing memory with the NumPy array ``a`` (no copy)."""
+    """A tensor sharing memory with the NumPy array ``a`` (no copy; the dtype is kept).
+
+    >>> import chainrule as cr, numpy as np
+    >>> a = np.zeros(2)
+    >>> t = cr.from_numpy(a)
+    >>> a[0] = 7.0
+    >>> t
+    tensor([7., 0.], dtype=float64)
+    """
     if not isinstance(a, np.ndarray):
         raise ArgumentTypeError(f"from_numpy: expected a NumPy array, got {type(a).__name__}")
     if a.dtype.kind not in "biuf":
@@ -52,14 +60,33 @@ def from_numpy(a: np.ndarray) -> Tensor:
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of ``shape`` (ints, or one tuple), in ``dtype`` (default: the default dtype).
+
+    >>> import chainrule as cr
+    >>> cr.zeros(2, 3).shape, cr.zeros((2,), dtype="int64")
+    ((2, 3), tensor([0, 0], dtype=int64))
+    """
     return Tensor(np.zeros(_shape(shape), dtype=_dt(dtype)), requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of ``shape`` (ints, or one tuple), in ``dtype`` (default: the default dtype).
+
+    >>> import chainrule as cr
+    >>> cr.ones(2)
+    tensor([1., 1.])
+    """
     return Tensor(np.ones(_shape(shape), dtype=_dt(dtype)), requires_grad=requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``shape`` (an int or a tuple) filled with the real number ``fill_value``.
+
+    >>> import chainrule as cr
+    >>> cr.full((2, 2), 0.5)
+    tensor([[0.5, 0.5],
+            [0.5, 0.5]])
+    """
     if not isinstance(fill_value, (numbers.Number, np.number, np.bool_)) or isinstance(fill_value, complex):
         raise ArgumentTypeError(f"full: fill_value must be a real number, got {type(fill_value).__name__} "
                                 f"{fill_value!r}")
@@ -67,23 +94,25 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros of the shape and dtype of ``t`` (a Tensor, array or list), unless ``dtype`` is given."""
     a = t.data if isinstance(t, Tensor) else _as_array(t)
     return Tensor(np.zeros_like(a, dtype=dtype), requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones of the shape and dtype of ``t`` (a Tensor, array or list), unless ``dtype`` is given."""
     a = t.data if isinstance(t, Tensor) else _as_array(t)
     return Tensor(np.ones_like(a, dtype=dtype), requires_grad=requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
-    """Standard normal draws N(0, 1)."""
+    """Standard normal draws N(0, 1) of ``shape``, from ``generator`` or the global one (``cr.manual_seed``)."""
     g = backend.get_generator(generator)
     return Tensor(g.standard_normal(_shape(shape)).astype(_dt(dtype, True, "randn")), requires_grad=requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
-    """Uniform draws on [0, 1)."""
+    """Uniform draws on [0, 1) of ``shape``, from ``generator`` or the global one (``cr.manual_seed``)."""
     g = backend.get_generator(generator)
     return Tensor(g.random(_shape(shape)).astype(_dt(dtype, True, "rand")), requires_grad=requires_grad)
 

@@ -92,6 +92,7 @@ class Tensor:
 
     # ------------------------------------------------------------------------------ autograd
     def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (floating leaves only) and return the tensor."""
         if flag and self.data.dtype.kind not in "fc":
             raise DTypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
         if not flag and self._ctx is not None and self.requires_grad:
@@ -104,6 +105,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """True unless the tensor was recorded as an op's output (user-made, detached or made under no_grad)."""
         return self._ctx is None
 
     def retain_grad(self) -> None:
@@ -111,40 +113,80 @@ class Tensor:
         self._retain = True
 
     def backward(self, grad=None, retain_graph: bool = False) -> None:
-        """Reverse-mode differentiation from this tensor; see :func:`chainrule.autograd.engine.backward`."""
+        """Reverse-mode differentiation from this tensor: add dL/dx to ``x.grad`` for every leaf x that requires grad.
+
+        The walk is iterative (any depth) and accumulates with ``+=``: call ``zero_grad`` (or set
+        ``x.grad = None``) between steps. See :func:`chainrule.autograd.engine.backward`.
+
+        Parameters
+        ----------
+        grad : array-like of this tensor's shape, optional
+            dL/d(this tensor); may be left out only when the tensor has one element (it is then 1).
+        retain_graph : bool
+            Keep the saved arrays so that the graph can be walked again; by default they are freed.
+
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = x * x
+        >>> y.backward(grad=[1.0, 10.0])
+        >>> x.grad
+        array([ 2., 40.], dtype=float32)
+        """
         from .engine import backward
 
         backward(self, grad, retain_graph=retain_graph)
 
     def detach(self) -> Tensor:
-        """The same data (shared, not copied), cut from the graph."""
+        """The same data (shared, not copied), cut from the graph: no gradient flows through it.
+
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * 2).detach().requires_grad
+        False
+        """
         return Tensor._wrap(self.data, False, None, 0)
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient: ``.grad`` becomes None."""
         self.grad = None
 
     # ------------------------------------------------------------------------------ array facts
     @property
     def shape(self) -> tuple:
+        """The size of each axis, as a tuple of ints (NumPy's ``shape``)."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of the data (float32 by default)."""
         return self.data.dtype
 
     @property
     def size(self) -> int:
+        """The number of elements (the product of the shape)."""
         return self.data.size
 
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied)."""
+        """The underlying NumPy array (shared, not copied: changing one changes the other).
+
+        >>> import chainrule as cr
+        >>> cr.tensor([1.0, 2.0]).numpy()
+        array([1., 2.], dtype=float32)
+        """
         return self.data
 
     def item(self):
+        """The value of a one-element tensor as a Python number (e.g. a loss, for logging).
+
+        >>> import chainrule as cr
+        >>> cr.tensor([[2.5]]).item()
+        2.5
+        """
         if self.data.size != 1:
             from ..errors import ShapeError
 
@@ -152,6 +194,7 @@ class Tensor:
         return self.data.item()
 
     def tolist(self):
+        """The data as nested Python lists of Python numbers (no gradient)."""
         return self.data.tolist()
 
     def __len__(self) -> int:
@@ -258,6 +301,17 @@ class Tensor:
         return _compare("!=", operator.ne, self, o)
 
     def __getitem__(self, index):
+        """``t[index]``, differentiable, with ints, slices, None, Ellipsis, integer arrays and boolean masks;
+        see :func:`chainrule.functional.getitem`.
+
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        >>> y = x[1, :]
+        >>> y.sum().backward()
+        >>> y, x.grad
+        (tensor([3., 4.], grad_fn=GetItem), array([[0., 0.],
+               [1., 1.]], dtype=float32))
+        """
         return _shape.getitem(self, index)
 
     # ------------------------------------------------------------------------------ in place
@@ -322,85 +376,128 @@ class Tensor:
 
     # ------------------------------------------------------------------------------ methods
     def exp(self):
+        """e^x elementwise; see :func:`chainrule.exp` (math, parameters, example)."""
         return _elementwise.exp(self)
 
     def log(self):
+        """Natural logarithm elementwise; see :func:`chainrule.log`."""
         return _elementwise.log(self)
 
     def sqrt(self):
+        """Square root elementwise; see :func:`chainrule.sqrt`."""
         return _elementwise.sqrt(self)
 
     def abs(self):
+        """Absolute value elementwise; see :func:`chainrule.abs`."""
         return _elementwise.abs(self)
 
     def tanh(self):
+        """Hyperbolic tangent elementwise; see :func:`chainrule.tanh`."""
         return _elementwise.tanh(self)
 
     def sigmoid(self):
+        """Logistic sigmoid 1 / (1 + exp(-x)) elementwise; see :func:`chainrule.sigmoid`."""
         return _elementwise.sigmoid(self)
 
     def relu(self):
+        """max(x, 0) elementwise; see :func:`chainrule.relu`."""
         return _elementwise.relu(self)
 
     def clip(self, lo=None, hi=None):
+        """Clamp into [lo, hi] (zero gradient outside); see :func:`chainrule.clip`."""
         return _arith.clip(self, lo, hi)
 
     def astype(self, dtype):
+        """A copy converted to ``dtype`` (differentiable between floats); see :func:`chainrule.functional.astype`."""
         return _elementwise.astype(self, dtype)
 
     def float(self):
+        """A float32 copy (differentiable); see :meth:`astype`."""
         return _elementwise.astype(self, np.float32)
 
     def double(self):
+        """A float64 copy (differentiable); see :meth:`astype`."""
         return _elementwise.astype(self, np.float64)
 
     def sum(self, axis=None, keepdims=False):
+        """Sum over ``axis`` (None: all); see :func:`chainrule.sum` (math, parameters).
+
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        >>> x.sum(axis=1), x.sum(axis=0, keepdims=True).shape
+        (tensor([3., 7.], grad_fn=Sum), (1, 2))
+        >>> x.sum().backward()
+        >>> x.grad
+        array([[1., 1.],
+               [1., 1.]], dtype=float32)
+        """
         return _reduce.sum(self, axis, keepdims)
 
     def mean(self, axis=None, keepdims=False):
+        """Mean over ``axis`` (None: all); see :func:`chainrule.mean`."""
         return _reduce.mean(self, axis, keepdims)
 
     def var(self, axis=None, keepdims=False, ddof=0):
+        """Variance over ``axis``, divided by n - ddof; see :func:`chainrule.var`."""
         return _reduce.var(self, axis, keepdims, ddof)
 
     def max(self, axis=None, keepdims=False):
+        """Largest element over ``axis`` (ties share the gradient); see :func:`chainrule.max`."""
         return _reduce.max(self, axis, keepdims)
 
     def min(self, axis=None, keepdims=False):
+        """Smallest element over ``axis`` (ties share the gradient); see :func:`chainrule.min`."""
         return _reduce.min(self, axis, keepdims)
 
     def argmax(self, axis=None, keepdims=False):
+        """Index of the largest element (int64, no gradient); see :func:`chainrule.argmax`."""
         return _reduce.argmax(self, axis, keepdims)
 
     def argmin(self, axis=None, keepdims=False):
+        """Index of the smallest element (int64, no gradient); see :func:`chainrule.argmin`."""
         return _reduce.argmin(self, axis, keepdims)
 
     def reshape(self, *shape):
+        """The same elements in a new shape (one entry may be -1); see :func:`chainrule.reshape`.
+
+        >>> import chainrule as cr
+        >>> cr.arange(6.0).reshape(2, -1)
+        tensor([[0., 1., 2.],
+                [3., 4., 5.]])
+        """
         return _shape.reshape(self, *shape)
 
     def view(self, *shape):
+        """The same as :meth:`reshape` (PyTorch's name); see :func:`chainrule.reshape`."""
         return _shape.reshape(self, *shape)
 
     def transpose(self, *axes):
+        """Permute the axes (reversed when none are given); see :func:`chainrule.transpose`."""
         return _shape.transpose(self, *axes)
 
     def permute(self, *axes):
+        """The same as :meth:`transpose` with axes given (PyTorch's name); see :func:`chainrule.transpose`."""
         return _shape.transpose(self, *axes)
 
     @property
     def T(self):
+        """The tensor with its axes reversed (the matrix transpose for 2-D); see :func:`chainrule.transpose`."""
         return _shape.transpose(self)
 
     def flatten(self, start_axis=0, end_axis=-1):
+        """Merge the axes from ``start_axis`` to ``end_axis`` into one; see :func:`chainrule.flatten`."""
         return _shape.flatten(self, start_axis, end_axis)
 
     def squeeze(self, axis=None):
+        """Remove axes of size 1 (all, or those in ``axis``); see :func:`chainrule.squeeze`."""
         return _shape.squeeze(self, axis)
 
     def unsqueeze(self, axis):
+        """Insert an axis of size 1 at ``axis``; see :func:`chainrule.unsqueeze`."""
         return _shape.unsqueeze(self, axis)
 
     def broadcast_to(self, shape):
+        """Broadcast to ``shape`` (gradients sum back); see :func:`chainrule.broadcast_to`."""
         return _shape.broadcast_to(self, shape)
 
 

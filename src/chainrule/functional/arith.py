@@ -262,47 +262,222 @@ class Clip(Function):
 
 # --------------------------------------------------------------------------------- the functions
 def add(a, b):
-    """a + b with broadcasting."""
+    """Elementwise sum a + b with broadcasting (the ``+`` operator).
+
+    Math
+    ----
+    y = a + b;  dL/da = dL/dy,  dL/db = dL/dy  (see :class:`Add`).
+
+    Parameters
+    ----------
+    a, b : Tensor, array, number or nested list, shapes that broadcast together (NumPy's rules)
+        The result has the broadcast shape and PyTorch's dtype (a float32 tensor with a Python or NumPy
+        float stays float32); the engine sums each input's gradient back to that input's shape.
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = cr.functional.add(a, 10)
+    >>> y.sum().backward()
+    >>> y, a.grad
+    (tensor([11., 12.], grad_fn=Add), array([1., 1.], dtype=float32))
+    """
     return _binary("add", Add, a, b)
 
 
 def sub(a, b):
-    """a - b with broadcasting."""
+    """Elementwise difference a - b with broadcasting (the ``-`` operator).
+
+    Math
+    ----
+    y = a - b;  dL/da = dL/dy,  dL/db = -dL/dy  (see :class:`Sub`).
+
+    Parameters
+    ----------
+    a, b : Tensor, array, number or nested list, shapes that broadcast together (NumPy's rules)
+        The result has the broadcast shape and PyTorch's dtype (a float32 tensor with a Python or NumPy
+        float stays float32); the engine sums each input's gradient back to that input's shape.
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> b = cr.tensor([0.5], requires_grad=True)
+    >>> y = cr.functional.sub(a, b)
+    >>> y.sum().backward()
+    >>> y, a.grad, b.grad
+    (tensor([0.5, 1.5], grad_fn=Sub), array([1., 1.], dtype=float32), array([-2.], dtype=float32))
+    """
     return _binary("sub", Sub, a, b)
 
 
 def mul(a, b):
-    """a * b with broadcasting."""
+    """Elementwise product a * b with broadcasting (the ``*`` operator).
+
+    Math
+    ----
+    y = a * b;  dL/da = dL/dy * b,  dL/db = dL/dy * a  (see :class:`Mul`).
+
+    Parameters
+    ----------
+    a, b : Tensor, array, number or nested list, shapes that broadcast together (NumPy's rules)
+        The result has the broadcast shape and PyTorch's dtype (a float32 tensor with a Python or NumPy
+        float stays float32); the engine sums each input's gradient back to that input's shape.
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> b = cr.tensor([3.0, 4.0], requires_grad=True)
+    >>> y = cr.functional.mul(a, b)
+    >>> y.sum().backward()
+    >>> y, a.grad, b.grad
+    (tensor([3., 8.], grad_fn=Mul), array([3., 4.], dtype=float32), array([1., 2.], dtype=float32))
+    """
     return _binary("mul", Mul, a, b)
 
 
 def div(a, b):
-    """a / b with broadcasting."""
+    """Elementwise quotient a / b with broadcasting (the ``/`` operator).
+
+    Math
+    ----
+    y = a / b;  dL/da = dL/dy / b,  dL/db = -dL/dy * a / b^2 = -dL/dy * y / b  (see :class:`Div`).
+
+    Parameters
+    ----------
+    a, b : Tensor, array, number or nested list, shapes that broadcast together (NumPy's rules)
+        The result has the broadcast shape and PyTorch's dtype (a float32 tensor with a Python or NumPy
+        float stays float32); the engine sums each input's gradient back to that input's shape.
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([1.0, 6.0], requires_grad=True)
+    >>> b = cr.tensor([2.0, 4.0], requires_grad=True)
+    >>> y = cr.functional.div(a, b)
+    >>> y.sum().backward()
+    >>> y, a.grad, b.grad
+    (tensor([0.5, 1.5], grad_fn=Div), array([0.5 , 0.25], dtype=float32), array([-0.25 , -0.375], dtype=float32))
+    """
     return _binary("div", Div, a, b)
 
 
 def pow(a, b):  # noqa: A001 - the operator's name
-    """a ** b with broadcasting."""
+    """Elementwise power a ** b with broadcasting (the ``**`` operator).
+
+    Math
+    ----
+    y = a ** b;  dL/da = dL/dy * b * a^(b-1)  (0 where b = 0),
+    dL/db = dL/dy * y * log(a)  (0 where a = 0 and b >= 0; NaN where a < 0; see :class:`Pow`).
+
+    Parameters
+    ----------
+    a, b : Tensor, array, number or nested list, shapes that broadcast together (NumPy's rules)
+        The result has the broadcast shape and PyTorch's dtype (a float32 tensor with a Python or NumPy
+        float stays float32); the engine sums each input's gradient back to that input's shape.
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = cr.functional.pow(a, 2)
+    >>> y.sum().backward()
+    >>> y, a.grad
+    (tensor([1., 4., 9.], grad_fn=Pow), array([2., 4., 6.], dtype=float32))
+    """
     return _binary("pow", Pow, a, b)
 
 
 def neg(x):
-    """-x."""
+    """Elementwise negation -x (the unary ``-`` operator).
+
+    Math
+    ----
+    y = -x;  dL/dx = -dL/dy  (see :class:`Neg`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+
+    Returns
+    -------
+    Tensor of x's shape and dtype.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, -2.0], requires_grad=True)
+    >>> y = cr.functional.neg(x)
+    >>> y.sum().backward()
+    >>> y, x.grad
+    (tensor([-1.,  2.], grad_fn=Neg), array([-1., -1.], dtype=float32))
+    """
     return Neg.apply(as_operand(x))
 
 
 def maximum(a, b):
-    """Elementwise maximum (ties share the gradient equally, as in PyTorch)."""
+    """Elementwise maximum max(a, b) with broadcasting; ties share the gradient equally, as in PyTorch.
+
+    Math
+    ----
+    y = max(a, b);  dL/da = dL/dy * w,  dL/db = dL/dy * (1 - w),
+    w = 1 where a > b, 1/2 where a = b, 0 where a < b  (see :class:`Maximum`).
+
+    Parameters
+    ----------
+    a, b : Tensor, array, number or nested list, shapes that broadcast together (NumPy's rules)
+        The result has the broadcast shape and PyTorch's dtype (a float32 tensor with a Python or NumPy
+        float stays float32); the engine sums each input's gradient back to that input's shape.
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([1.0, 5.0, 2.0], requires_grad=True)
+    >>> y = cr.maximum(a, 2.0)
+    >>> y.sum().backward()
+    >>> y, a.grad
+    (tensor([2., 5., 2.], grad_fn=Maximum), array([0. , 1. , 0.5], dtype=float32))
+    """
     return _binary("maximum", Maximum, a, b)
 
 
 def minimum(a, b):
-    """Elementwise minimum (ties share the gradient equally, as in PyTorch)."""
+    """Elementwise minimum min(a, b) with broadcasting; ties share the gradient equally, as in PyTorch.
+
+    Math
+    ----
+    y = min(a, b);  dL/da = dL/dy * w,  dL/db = dL/dy * (1 - w),
+    w = 1 where a < b, 1/2 where a = b, 0 where a > b  (see :class:`Minimum`).
+
+    Parameters
+    ----------
+    a, b : Tensor, array, number or nested list, shapes that broadcast together (NumPy's rules)
+        The result has the broadcast shape and PyTorch's dtype (a float32 tensor with a Python or NumPy
+        float stays float32); the engine sums each input's gradient back to that input's shape.
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([1.0, 5.0, 2.0], requires_grad=True)
+    >>> y = cr.minimum(a, 2.0)
+    >>> y.sum().backward()
+    >>> y, a.grad
+    (tensor([1., 2., 2.], grad_fn=Minimum), array([1. , 0. , 0.5], dtype=float32))
+    """
     return _binary("minimum", Minimum, a, b)
 
 
 def where(cond, a, b):
-    """Pick ``a`` where ``cond`` holds and ``b`` elsewhere, broadcasting all three."""
+    """Pick ``a`` where ``cond`` holds and ``b`` elsewhere, broadcasting all three.
+
+    Math
+    ----
+    y = a where cond else b;  dL/da = dL/dy where cond else 0,  dL/db = dL/dy where not cond else 0
+    (``cond`` gets no gradient; see :class:`Where`).
+
+    Parameters
+    ----------
+    cond : boolean Tensor, array or list (other dtypes are tested for != 0)
+    a, b : Tensor, array, number or nested list
+        cond, a and b must broadcast together; a and b are promoted as for ``+``.
+
+    Returns
+    -------
+    Tensor of the broadcast shape.
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = cr.where(a.numpy() > 1.5, a, 0.0)
+    >>> y.sum().backward()
+    >>> y, a.grad
+    (tensor([0., 2., 3.], grad_fn=Where), array([0., 1., 1.], dtype=float32))
+    """
     c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     if c.dtype != bool:
         c = c.astype(bool)
@@ -342,8 +517,30 @@ def _bound(v, x, name: str):
 
 
 def clip(x, lo=None, hi=None):
-    """Clamp ``x`` into [lo, hi] (numbers, or arrays/tensors that broadcast with x; the bounds get no
-    gradient); the gradient is zero outside."""
+    """Clamp ``x`` into [lo, hi]; the gradient is zero outside.
+
+    Math
+    ----
+    y = min(max(x, lo), hi);  dL/dx = dL/dy where lo <= x <= hi, else 0  (see :class:`Clip`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    lo, hi : number, array, Tensor or None
+        The bounds (at least one given): numbers, or arrays/tensors that broadcast with x. They get no
+        gradient; None means no bound on that side.
+
+    Returns
+    -------
+    Tensor of x's shape and dtype.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([-2.0, 0.5, 3.0], requires_grad=True)
+    >>> y = cr.clip(x, -1, 1)
+    >>> y.sum().backward()
+    >>> y, x.grad
+    (tensor([-1. ,  0.5,  1. ], grad_fn=Clip), array([0., 1., 0.], dtype=float32))
+    """
     if lo is None and hi is None:
         from ..errors import ArgumentError
 

@@ -129,43 +129,211 @@ class AsType(Function):
 
 
 def exp(x):
-    """e to the x, elementwise."""
+    """Exponential e^x, elementwise.
+
+    Math
+    ----
+    y = exp(x);  dL/dx = dL/dy * exp(x) = dL/dy * y  (the op saves y; see :class:`Exp`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+        Floating point for a gradient; numbers and lists become the default dtype (float32).
+
+    Returns
+    -------
+    Tensor of x's shape; a floating x keeps its dtype (float32 stays float32).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([0.0, 1.0], requires_grad=True)
+    >>> y = cr.exp(x)
+    >>> y.sum().backward()
+    >>> y.numpy().round(4), x.grad.round(4)
+    (array([1.    , 2.7183], dtype=float32), array([1.    , 2.7183], dtype=float32))
+    """
     return Exp.apply(as_operand(x))
 
 
 def log(x):
-    """Natural logarithm, elementwise."""
+    """Natural logarithm log(x), elementwise (x > 0; log(0) = -inf).
+
+    Math
+    ----
+    y = log(x);  dL/dx = dL/dy / x  (the op saves x; see :class:`Log`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+        Floating point for a gradient; numbers and lists become the default dtype (float32).
+
+    Returns
+    -------
+    Tensor of x's shape; a floating x keeps its dtype (float32 stays float32).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 4.0], requires_grad=True)
+    >>> y = cr.log(x)
+    >>> y.sum().backward()
+    >>> y.numpy().round(4), x.grad
+    (array([0.    , 1.3863], dtype=float32), array([1.  , 0.25], dtype=float32))
+    """
     return Log.apply(as_operand(x))
 
 
 def sqrt(x):
-    """Square root, elementwise."""
+    """Square root sqrt(x), elementwise (x >= 0; the gradient is infinite at 0).
+
+    Math
+    ----
+    y = sqrt(x);  dL/dx = dL/dy / (2 sqrt(x)) = dL/dy / (2 y)  (the op saves y; see :class:`Sqrt`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+        Floating point for a gradient; numbers and lists become the default dtype (float32).
+
+    Returns
+    -------
+    Tensor of x's shape; a floating x keeps its dtype (float32 stays float32).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 4.0], requires_grad=True)
+    >>> y = cr.sqrt(x)
+    >>> y.sum().backward()
+    >>> y, x.grad
+    (tensor([1., 2.], grad_fn=Sqrt), array([0.5 , 0.25], dtype=float32))
+    """
     return Sqrt.apply(as_operand(x))
 
 
 def abs(x):  # noqa: A001 - the function's name
-    """Absolute value, elementwise."""
+    """Absolute value |x|, elementwise.
+
+    Math
+    ----
+    y = |x|;  dL/dx = dL/dy * sign(x)  (0 at x = 0, as in PyTorch; see :class:`Abs`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+        Floating point for a gradient; numbers and lists become the default dtype (float32).
+
+    Returns
+    -------
+    Tensor of x's shape; a floating x keeps its dtype (float32 stays float32).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([-2.0, 0.0, 3.0], requires_grad=True)
+    >>> y = cr.abs(x)
+    >>> y.sum().backward()
+    >>> y, x.grad
+    (tensor([2., 0., 3.], grad_fn=Abs), array([-1.,  0.,  1.], dtype=float32))
+    """
     return Abs.apply(as_operand(x))
 
 
 def tanh(x):
-    """Hyperbolic tangent, elementwise."""
+    """Hyperbolic tangent, elementwise: squashes any x into (-1, 1).
+
+    Math
+    ----
+    y = tanh(x) = (e^x - e^-x) / (e^x + e^-x);  dL/dx = dL/dy * (1 - y^2)  (the op saves y; see :class:`Tanh`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+        Floating point for a gradient; numbers and lists become the default dtype (float32).
+
+    Returns
+    -------
+    Tensor of x's shape; a floating x keeps its dtype (float32 stays float32).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([0.0, 1.0], requires_grad=True)
+    >>> y = cr.tanh(x)
+    >>> y.sum().backward()
+    >>> y.numpy().round(4), x.grad.round(4)
+    (array([0.    , 0.7616], dtype=float32), array([1.  , 0.42], dtype=float32))
+    """
     return Tanh.apply(as_operand(x))
 
 
 def sigmoid(x):
-    """Logistic sigmoid, elementwise, stable for any x (no overflow at |x| = 1e4)."""
+    """Logistic sigmoid, elementwise: squashes any x into (0, 1), without overflow (|x| = 1e4 is fine).
+
+    Math
+    ----
+    y = 1 / (1 + exp(-x));  dL/dx = dL/dy * y * (1 - y)  (the op saves y; see :class:`Sigmoid`).
+    exp is only ever taken of -|x| <= 0: y = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0, e = exp(-|x|).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+        Floating point for a gradient; numbers and lists become the default dtype (float32).
+
+    Returns
+    -------
+    Tensor of x's shape; a floating x keeps its dtype (float32 stays float32).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([0.0, 2.0], requires_grad=True)
+    >>> y = cr.sigmoid(x)
+    >>> y.sum().backward()
+    >>> y.numpy().round(4), x.grad.round(4)
+    (array([0.5   , 0.8808], dtype=float32), array([0.25 , 0.105], dtype=float32))
+    """
     return Sigmoid.apply(as_operand(x))
 
 
 def relu(x):
-    """Rectified linear unit max(x, 0), elementwise."""
+    """Rectified linear unit max(x, 0), elementwise.
+
+    Math
+    ----
+    y = max(x, 0);  dL/dx = dL/dy * [x > 0]  (0 at x = 0, as in PyTorch; the op saves the mask x > 0;
+    see :class:`ReLU`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+        Floating point for a gradient; numbers and lists become the default dtype (float32).
+
+    Returns
+    -------
+    Tensor of x's shape; a floating x keeps its dtype (float32 stays float32).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    >>> y = cr.relu(x)
+    >>> y.sum().backward()
+    >>> y, x.grad
+    (tensor([0., 0., 2.], grad_fn=ReLU), array([0., 0., 1.], dtype=float32))
+    """
     return ReLU.apply(as_operand(x))
 
 
 def astype(x, dtype):
-    """Convert to ``dtype``; gradients flow back in the input's dtype. A cast to an integer or bool dtype
-    is not differentiable (rounding has derivative 0 almost everywhere): its result needs no gradient."""
+    """Convert to ``dtype``; gradients flow back in the input's dtype.
+
+    A cast to an integer or bool dtype is not differentiable (rounding has derivative 0 almost
+    everywhere): its result needs no gradient.
+
+    Math
+    ----
+    y = x (in the new dtype);  dL/dx = dL/dy (cast back to x's dtype by the engine; see :class:`AsType`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    dtype : NumPy dtype or its name, e.g. ``np.float64`` or ``"float32"``
+
+    >>> import chainrule as cr, numpy as np
+    >>> x = cr.tensor([1.5, 2.0], requires_grad=True)
+    >>> y = cr.functional.astype(x, np.float64)
+    >>> (y * y).sum().backward()
+    >>> y.dtype, x.grad
+    (dtype('float64'), array([3., 4.], dtype=float32))
+    """
     x = as_operand(x)
     dt = np.dtype(dtype)
     if dt.kind not in "fc":

@@ -92,7 +92,36 @@ def _kind(v):
 
 
 def matmul(a, b):
-    """Matrix product with NumPy's rules for vectors and (broadcast) batches."""
+    """Matrix product ``a @ b`` (the ``@`` operator), with NumPy's rules for vectors and batches.
+
+    Math
+    ----
+    Y = A B,  Y_ij = sum_k A_ik B_kj;  dL/dA = dL/dY B^T,  dL/dB = A^T dL/dY
+    (a 1-D a is a row vector, a 1-D b a column vector; batch axes broadcast; see :class:`MatMul`).
+
+    Parameters
+    ----------
+    a : Tensor or array, shape (n,), (m, n) or (..., m, n)
+    b : Tensor or array, shape (n,), (n, p) or (..., n, p)
+        The last axis of a must equal the second-to-last (or only) axis of b; leading batch axes
+        broadcast against each other.
+
+    Returns
+    -------
+    Tensor of shape (..., m, p), with the axes of 1-D operands dropped: (m, n) @ (n,) gives (m,) and
+    (n,) @ (n,) a 0-d tensor.
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> b = cr.tensor([1.0, 1.0], requires_grad=True)
+    >>> y = cr.matmul(a, b)  # (2, 2) @ (2,) -> (2,)
+    >>> y.sum().backward()
+    >>> y, b.grad
+    (tensor([3., 7.], grad_fn=MatMul), array([4., 6.], dtype=float32))
+    >>> a.grad
+    array([[1., 1.],
+           [1., 1.]], dtype=float32)
+    """
     try:
         return MatMul.apply(a, b)
     except ChainruleError:
@@ -141,7 +170,12 @@ def layer_input(x, weight=None):
 
 
 def linear(x, weight, bias=None, *, _layer: str = "linear"):
-    """``x @ weight.T + bias``: the affine map of a fully connected layer.
+    """``x @ weight.T + bias``: the affine map of a fully connected layer, as one fused op.
+
+    Math
+    ----
+    Y = X W^T + b;  dL/dX = dL/dY W,  dL/dW = dL/dY^T X,  dL/db = sum_n dL/dY_n  (summed over every
+    leading axis of a (..., in) input; see :class:`Linear`).
 
     Parameters
     ----------
@@ -150,9 +184,23 @@ def linear(x, weight, bias=None, *, _layer: str = "linear"):
     weight : Tensor, shape (out_features, in_features)
     bias : Tensor, shape (out_features,), optional
 
+    Returns
+    -------
+    Tensor of shape (N, out_features) or (..., out_features).
+
     >>> import chainrule as cr, chainrule.functional as F
     >>> F.linear(cr.ones(2, 3), cr.ones(4, 3), cr.zeros(4)).shape
     (2, 4)
+    >>> x = cr.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> w = cr.tensor([[1.0, 0.0], [1.0, 1.0]], requires_grad=True)
+    >>> b = cr.tensor([0.5, -0.5], requires_grad=True)
+    >>> y = F.linear(x, w, b)
+    >>> y.sum().backward()
+    >>> y, x.grad, b.grad
+    (tensor([[1.5, 2.5]], grad_fn=Linear), array([[2., 1.]], dtype=float32), array([1., 1.], dtype=float32))
+    >>> w.grad
+    array([[1., 2.],
+           [1., 2.]], dtype=float32)
     """
     x = layer_input(x, weight)
     xs, ws = _shape(x), _shape(weight)

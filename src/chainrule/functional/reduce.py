@@ -142,17 +142,82 @@ def _reduce(cls, name, x, axis, keepdims, **kw):
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001
-    """Sum over ``axis`` (None: all)."""
+    """Sum of the elements over ``axis`` (None: all).
+
+    Math
+    ----
+    y = sum_i x_i over the reduced axes;  dL/dx_i = dL/dy  (broadcast back over them; see :class:`Sum`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    axis : None, int or tuple of ints
+        The axes to reduce (negatives count from the end); None reduces over all of them.
+    keepdims : bool
+        Keep the reduced axes as size 1, so the result broadcasts against x.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> y = cr.sum(x, axis=0)
+    >>> y.sum().backward()
+    >>> y, x.grad
+    (tensor([4., 6.], grad_fn=Sum), array([[1., 1.],
+           [1., 1.]], dtype=float32))
+    """
     return _reduce(Sum, "sum", x, axis, keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
-    """Mean over ``axis`` (None: all)."""
+    """Arithmetic mean of the elements over ``axis`` (None: all).
+
+    Math
+    ----
+    y = (1/n) sum_i x_i over the n reduced elements;  dL/dx_i = dL/dy / n  (see :class:`Mean`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    axis : None, int or tuple of ints
+        The axes to reduce (negatives count from the end); None reduces over all of them.
+    keepdims : bool
+        Keep the reduced axes as size 1, so the result broadcasts against x.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> y = cr.mean(x, axis=1)
+    >>> y.sum().backward()
+    >>> y, x.grad
+    (tensor([1.5, 3.5], grad_fn=Mean), array([[0.5, 0.5],
+           [0.5, 0.5]], dtype=float32))
+    """
     return _reduce(Mean, "mean", x, axis, keepdims)
 
 
 def var(x, axis=None, keepdims=False, ddof=0):
-    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (0: the biased, population form)."""
+    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (0: the biased, population form).
+
+    Math
+    ----
+    m = (1/n) sum_i x_i;  y = sum_i (x_i - m)^2 / (n - ddof);
+    dL/dx_i = dL/dy * 2 (x_i - m) / (n - ddof)  (the terms through m sum to 0; see :class:`Var`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    axis : None, int or tuple of ints
+        The axes to reduce (negatives count from the end); None reduces over all of them.
+    keepdims : bool
+        Keep the reduced axes as size 1, so the result broadcasts against x.
+    ddof : int >= 0
+        Divide by n - ddof (1: the unbiased sample variance); it must leave n - ddof > 0.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0, 3.0, 6.0], requires_grad=True)
+    >>> y = cr.var(x)
+    >>> y.backward()
+    >>> y, x.grad
+    (tensor(3.5, grad_fn=Var), array([-1. , -0.5,  0. ,  1.5], dtype=float32))
+    """
     if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)) or ddof < 0:
         raise ArgumentError(f"var: ddof must be a non-negative integer, got {ddof!r}")
     x = as_operand(x)
@@ -165,12 +230,56 @@ def var(x, axis=None, keepdims=False, ddof=0):
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
-    """Maximum over ``axis``; ties share the gradient equally."""
+    """Largest element over ``axis`` (None: all); ties share the gradient equally.
+
+    Math
+    ----
+    y = max_i x_i over the reduced axes;  dL/dx_i = dL/dy / k where x_i is one of the k elements equal
+    to the maximum, else 0  (see :class:`Max`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    axis : None, int or tuple of ints
+        The axes to reduce (negatives count from the end); None reduces over all of them.
+    keepdims : bool
+        Keep the reduced axes as size 1, so the result broadcasts against x.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[1.0, 5.0], [7.0, 7.0]], requires_grad=True)
+    >>> y = cr.max(x, axis=1)
+    >>> y.sum().backward()
+    >>> y, x.grad
+    (tensor([5., 7.], grad_fn=Max), array([[0. , 1. ],
+           [0.5, 0.5]], dtype=float32))
+    """
     return _reduce(Max, "max", x, axis, keepdims)
 
 
 def min(x, axis=None, keepdims=False):  # noqa: A001
-    """Minimum over ``axis``; ties share the gradient equally."""
+    """Smallest element over ``axis`` (None: all); ties share the gradient equally.
+
+    Math
+    ----
+    y = min_i x_i over the reduced axes;  dL/dx_i = dL/dy / k where x_i is one of the k elements equal
+    to the minimum, else 0  (see :class:`Min`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    axis : None, int or tuple of ints
+        The axes to reduce (negatives count from the end); None reduces over all of them.
+    keepdims : bool
+        Keep the reduced axes as size 1, so the result broadcasts against x.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[1.0, 5.0], [7.0, 7.0]], requires_grad=True)
+    >>> y = cr.min(x, axis=1)
+    >>> y.sum().backward()
+    >>> y, x.grad
+    (tensor([1., 7.], grad_fn=Min), array([[1. , 0. ],
+           [0.5, 0.5]], dtype=float32))
+    """
     return _reduce(Min, "min", x, axis, keepdims)
 
 
@@ -187,10 +296,46 @@ def _arg(fn, name, x, axis, keepdims):
 
 
 def argmax(x, axis=None, keepdims=False):
-    """Index of the maximum (int64, no gradient)."""
+    """Index of the largest element over ``axis`` (the first one on ties): int64, no gradient.
+
+    Math
+    ----
+    y = argmax_i x_i;  no derivative: y is an integer, piecewise constant in x (dy/dx = 0 almost
+    everywhere), so the result never requires grad.
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    axis : None or int
+        One axis; None gives the index into the flattened x.
+    keepdims : bool
+        Keep the reduced axis as size 1.
+
+    >>> import chainrule as cr
+    >>> cr.argmax(cr.tensor([[1.0, 5.0], [7.0, 2.0]]), axis=1)
+    tensor([1, 0], dtype=int64)
+    """
     return _arg(np.argmax, "argmax", x, axis, keepdims)
 
 
 def argmin(x, axis=None, keepdims=False):
-    """Index of the minimum (int64, no gradient)."""
+    """Index of the smallest element over ``axis`` (the first one on ties): int64, no gradient.
+
+    Math
+    ----
+    y = argmin_i x_i;  no derivative: y is an integer, piecewise constant in x (dy/dx = 0 almost
+    everywhere), so the result never requires grad.
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    axis : None or int
+        One axis; None gives the index into the flattened x.
+    keepdims : bool
+        Keep the reduced axis as size 1.
+
+    >>> import chainrule as cr
+    >>> cr.argmin(cr.tensor([[1.0, 5.0], [7.0, 2.0]]), axis=1)
+    tensor([0, 1], dtype=int64)
+    """
     return _arg(np.argmin, "argmin", x, axis, keepdims)

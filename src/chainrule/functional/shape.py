@@ -169,7 +169,27 @@ def _shape_arg(shape) -> tuple:
 
 
 def reshape(x, *shape):
-    """Give ``x`` a new shape with the same number of elements (one entry may be -1)."""
+    """Give ``x`` a new shape with the same number of elements, in row-major (C) order.
+
+    Math
+    ----
+    y = x with shape ``shape`` (the same numbers in the same order);  dL/dx = dL/dy reshaped to x's shape
+    (see :class:`Reshape`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    *shape : ints, or one tuple of ints
+        The new shape; one entry may be -1 (inferred from the others). ``reshape(x, 2, 3)`` and
+        ``reshape(x, (2, 3))`` are the same.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    >>> y = cr.reshape(x, 2, -1)
+    >>> (y * cr.tensor([[1.0], [10.0]])).sum().backward()
+    >>> y.shape, x.grad
+    ((2, 2), array([ 1.,  1., 10., 10.], dtype=float32))
+    """
     x = as_operand(x)
     shape = _shape_arg(shape)
     try:
@@ -189,7 +209,26 @@ def _axis_in(a, ndim: int, op: str) -> int:
 
 
 def transpose(x, *axes):
-    """Permute the axes (reverse them when none are given)."""
+    """Permute the axes of ``x`` (reverse them when none are given: the matrix transpose for 2-D).
+
+    Math
+    ----
+    y[i_p0, i_p1, ...] = x[i_0, i_1, ...] for the permutation p = ``axes``;  dL/dx = dL/dy permuted back
+    with the inverse permutation argsort(p)  (see :class:`Transpose`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    *axes : ints, or one tuple of ints
+        A permutation of 0 .. ndim - 1 (negatives allowed); none given means reversed order.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    >>> y = cr.transpose(x)
+    >>> (y * cr.tensor([[1.0], [2.0], [3.0]])).sum().backward()
+    >>> y.shape, x.grad
+    ((3, 1), array([[1., 2., 3.]], dtype=float32))
+    """
     x = as_operand(x)
     ndim = _data(x).ndim
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -203,7 +242,26 @@ def transpose(x, *axes):
 
 
 def swapaxes(x, a: int, b: int):
-    """Exchange two axes."""
+    """Exchange two axes of ``x`` (a transpose that swaps ``a`` and ``b``).
+
+    Math
+    ----
+    y = x with axes a and b exchanged;  dL/dx = dL/dy with the same two axes exchanged back
+    (see :class:`Transpose`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    a, b : int
+        The two axes (negatives count from the end).
+
+    >>> import chainrule as cr
+    >>> x = cr.ones(2, 3, 4, requires_grad=True)
+    >>> y = cr.functional.swapaxes(x, 0, -1)
+    >>> y.sum().backward()
+    >>> y.shape, x.grad.shape
+    ((4, 3, 2), (2, 3, 4))
+    """
     x = as_operand(x)
     axes = list(range(_data(x).ndim))
     a, b = _axis_in(a, len(axes), "swapaxes"), _axis_in(b, len(axes), "swapaxes")
@@ -212,7 +270,27 @@ def swapaxes(x, a: int, b: int):
 
 
 def flatten(x, start_axis: int = 0, end_axis: int = -1):
-    """Merge the axes from ``start_axis`` to ``end_axis`` (inclusive) into one."""
+    """Merge the axes from ``start_axis`` to ``end_axis`` (inclusive) into one; a 0-d x becomes shape (1,).
+
+    Math
+    ----
+    y = x reshaped to (..., n_start * ... * n_end, ...);  dL/dx = dL/dy reshaped to x's shape
+    (see :class:`Reshape`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    start_axis, end_axis : int
+        The first and last axis merged (negatives count from the end). ``flatten(x, 1)`` turns a batch of
+        images (N, C, H, W) into rows (N, C*H*W).
+
+    >>> import chainrule as cr
+    >>> x = cr.ones(2, 3, 4, requires_grad=True)
+    >>> y = cr.flatten(x, 1)
+    >>> y.sum().backward()
+    >>> y.shape, x.grad.shape
+    ((2, 12), (2, 3, 4))
+    """
     x = as_operand(x)
     shape = _data(x).shape
     if not shape:
@@ -224,7 +302,26 @@ def flatten(x, start_axis: int = 0, end_axis: int = -1):
 
 
 def squeeze(x, axis=None):
-    """Remove axes of size 1 (all of them, or those in ``axis``)."""
+    """Remove axes of size 1 (all of them, or those in ``axis``).
+
+    Math
+    ----
+    y = x without its size-1 axes (same numbers);  dL/dx = dL/dy reshaped to x's shape
+    (see :class:`Reshape`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    axis : None, int or tuple of ints
+        Which axes to remove; each must have size 1 (a ShapeError otherwise). None: every size-1 axis.
+
+    >>> import chainrule as cr
+    >>> x = cr.ones(1, 3, 1, requires_grad=True)
+    >>> y = cr.squeeze(x, 0)
+    >>> y.sum().backward()
+    >>> y.shape, x.grad.shape
+    ((3, 1), (1, 3, 1))
+    """
     x = as_operand(x)
     shape = _data(x).shape
     if axis is None:
@@ -239,7 +336,25 @@ def squeeze(x, axis=None):
 
 
 def unsqueeze(x, axis: int):
-    """Insert an axis of size 1 at position ``axis``."""
+    """Insert an axis of size 1 at position ``axis``.
+
+    Math
+    ----
+    y = x with a new size-1 axis (same numbers);  dL/dx = dL/dy reshaped to x's shape (see :class:`Reshape`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    axis : int
+        Where the new axis goes in the result, from -(ndim + 1) to ndim (-1 appends it).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = cr.unsqueeze(x, -1)
+    >>> y.sum().backward()
+    >>> y.shape, x.grad
+    ((2, 1), array([1., 1.], dtype=float32))
+    """
     x = as_operand(x)
     shape = _data(x).shape
     axis = _axis_in(axis, len(shape) + 1, "unsqueeze")
@@ -247,7 +362,26 @@ def unsqueeze(x, axis: int):
 
 
 def broadcast_to(x, shape):
-    """Broadcast ``x`` to ``shape`` (a read-only view; gradients sum back)."""
+    """Broadcast ``x`` to ``shape`` (NumPy's rules; a read-only view, no copy).
+
+    Math
+    ----
+    y[..., i, ...] = x[..., 0, ...] along every broadcast axis;  dL/dx = dL/dy summed over the broadcast
+    axes (each x element fed every copy of itself; the engine does the sum; see :class:`BroadcastTo`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    shape : int or tuple of ints
+        The target shape; x's shape must broadcast to it (size-1 or missing leading axes grow).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = cr.broadcast_to(x, (3, 2))
+    >>> y.sum().backward()
+    >>> y.shape, x.grad
+    ((3, 2), array([3., 3.], dtype=float32))
+    """
     x = as_operand(x)
     shape = _shape_arg((shape,))
     src = _data(x).shape
@@ -276,7 +410,26 @@ def _clean_index(index):
 
 
 def getitem(x, index):
-    """``x[index]`` with ints, slices, None, Ellipsis, integer arrays (repeats allowed) and boolean masks."""
+    """``x[index]`` (the ``t[index]`` operator), with NumPy's indexing rules.
+
+    Math
+    ----
+    y = x[index];  dL/dx = zeros of x's shape with dL/dy added at ``index``: an element picked k times
+    gets k contributions (see :class:`GetItem`).
+
+    Parameters
+    ----------
+    x : Tensor or array, any shape
+    index : int, slice, None, Ellipsis, integer array, boolean mask, or a tuple of these
+        Integer arrays may be lists or Tensors and may repeat an index; a mask selects where it is True.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([10.0, 20.0, 30.0], requires_grad=True)
+    >>> y = cr.functional.getitem(x, [0, 2, 2])
+    >>> y.sum().backward()
+    >>> y, x.grad
+    (tensor([10., 30., 30.], grad_fn=GetItem), array([1., 0., 2.], dtype=float32))
+    """
     index = _clean_index(index)
     try:
         return GetItem.apply(x, index=index, basic=_is_basic(index))
@@ -292,7 +445,28 @@ def _axis_for(xs, axis, op, new_axis=False):
 
 
 def concatenate(ts, axis: int = 0):
-    """Join tensors along an existing axis."""
+    """Join tensors along an existing axis.
+
+    Math
+    ----
+    y = [x_1, x_2, ...] joined along ``axis``;  dL/dx_k = the slice of dL/dy that x_k filled
+    (see :class:`Concatenate`).
+
+    Parameters
+    ----------
+    ts : sequence of Tensors or arrays
+        At least one, all of the same ndim (>= 1) and shape outside ``axis``.
+    axis : int
+        The axis to join along (negatives count from the end).
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> b = cr.tensor([3.0], requires_grad=True)
+    >>> y = cr.concatenate([a, b])
+    >>> (y * cr.tensor([1.0, 2.0, 3.0])).sum().backward()
+    >>> y, a.grad, b.grad
+    (tensor([1., 2., 3.], grad_fn=Concatenate), array([1., 2.], dtype=float32), array([3.], dtype=float32))
+    """
     ts = [as_operand(t) for t in ts]
     if ts and _data(ts[0]).ndim == 0:
         raise ShapeError("concatenate: 0-d tensors have no axis to join along; use stack")
@@ -306,7 +480,28 @@ def concatenate(ts, axis: int = 0):
 
 
 def stack(ts, axis: int = 0):
-    """Join tensors of equal shape along a new axis."""
+    """Join tensors of equal shape along a new axis.
+
+    Math
+    ----
+    y[..., k, ...] = x_k  (k along the new ``axis``);  dL/dx_k = dL/dy taken at position k of that axis
+    (see :class:`Stack`).
+
+    Parameters
+    ----------
+    ts : sequence of Tensors or arrays
+        At least one, all of the same shape s; the result has shape s with len(ts) inserted at ``axis``.
+    axis : int
+        Position of the new axis in the result, from -(ndim + 1) to ndim.
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> b = cr.tensor([3.0, 4.0], requires_grad=True)
+    >>> y = cr.stack([a, b], axis=1)
+    >>> (y * cr.tensor([1.0, 10.0])).sum().backward()
+    >>> y.shape, a.grad, b.grad
+    ((2, 2), array([1., 1.], dtype=float32), array([10., 10.], dtype=float32))
+    """
     ts = [as_operand(t) for t in ts]
     axis = _axis_for(ts, axis, "stack", new_axis=True)
     shapes = [_data(t).shape for t in ts]
@@ -316,7 +511,28 @@ def stack(ts, axis: int = 0):
 
 
 def pad(x, pad_width, value: float = 0.0):
-    """Pad with a constant, NumPy style: ``pad_width`` is an int, a (before, after) pair, or one pair per axis."""
+    """Pad ``x`` with a constant on every side, NumPy style.
+
+    Math
+    ----
+    y = x surrounded by ``value``: y[lo_0 + i_0, lo_1 + i_1, ...] = x[i_0, i_1, ...];
+    dL/dx = the centre of dL/dy, dL/dy[lo_0 : lo_0 + n_0, ...]  (the padding gets no gradient; see :class:`Pad`).
+
+    Parameters
+    ----------
+    x : Tensor, array, number or nested list, any shape
+    pad_width : int, a (before, after) pair, or one (before, after) pair per axis
+        Non-negative counts of ``value`` added before and after each axis.
+    value : float
+        The constant filled in (0 by default).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = cr.pad(x, (1, 2))
+    >>> (y * cr.arange(5.0)).sum().backward()
+    >>> y, x.grad
+    (tensor([0., 1., 2., 0., 0.], grad_fn=Pad), array([1., 2.], dtype=float32))
+    """
     x = as_operand(x)
     nd = _data(x).ndim
     try:
