@@ -18,7 +18,6 @@ from .recurrent import (
     _scratch,
     _sigmoid_of_negated,
     _state_grad,
-    _tanh_by_exp,
     _time_major,
 )
 
@@ -74,7 +73,7 @@ class GRULayer(_RecurrentLayer):
                 if b_hn is not None:
                     hn += b_hn
                 n += r * hn
-                _tanh_by_exp(n, out=n)
+                np.tanh(n, out=n)
                 h = hs[t + 1]
                 np.subtract(hs[t], n, out=h)  # h_t = n + z * (h_{t-1} - n)
                 h *= z
