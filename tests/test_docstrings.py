@@ -30,13 +30,6 @@ F_LOSSES = ("mse_loss l1_loss huber_loss binary_cross_entropy binary_cross_entro
 F_LAYERS = "linear conv2d max_pool2d avg_pool2d batch_norm layer_norm dropout embedding".split()
 F_OPS = sorted(set(CR_OPS + F_OPERATORS + F_ACTIVATIONS + F_LOSSES + F_LAYERS))
 
-# known gaps outside this change (QA sweep 2, finding #4): "Math:" inline or "see BatchNorm for the math"
-_KNOWN_GAPS = {
-    "max_pool2d": "functional/pool.py", "avg_pool2d": "functional/pool.py",
-    "batch_norm": "functional/norm.py", "layer_norm": "functional/norm.py",
-    "dropout": "functional/norm.py", "embedding": "functional/norm.py",
-}
-
 # API.md: t.numpy(), t.item(), t.detach(), t.backward(grad=None), the methods above and __getitem__
 TENSOR_METHODS = ["numpy", "item", "detach", "backward", "__getitem__"] + _ELEMENTWISE + _REDUCE + _SHAPE
 TENSOR_PROPERTIES = ["shape", "ndim", "dtype", "size", "T"]
@@ -68,14 +61,7 @@ def test_cr_op_docstring(name):
     _check_op(f"cr.{name}", getattr(cr, name))
 
 
-def _f_param(name):
-    if name in _KNOWN_GAPS:
-        mark = pytest.mark.xfail(reason=f"{_KNOWN_GAPS[name]} not yet documented to DESIGN's rule", strict=False)
-        return pytest.param(name, marks=mark)
-    return name
-
-
-@pytest.mark.parametrize("name", [_f_param(n) for n in F_OPS])
+@pytest.mark.parametrize("name", F_OPS)
 def test_functional_op_docstring(name):
     _check_op(f"F.{name}", getattr(F, name))
 

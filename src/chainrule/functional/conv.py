@@ -125,6 +125,32 @@ def _kernel_matrix(w: np.ndarray, groups: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------- the op
+def _not_4d(where: str, xs: tuple, channels: int | None = None) -> ShapeError:
+    """The error for an input that is not (N, C, H, W); for a 3-D one, the likely fix.
+
+    A 3-D input is one image (C, H, W), fixed by ``x[None]``, or a batch of one-channel images whose channel
+    axis was dropped (N, H, W) (MNIST-style data), fixed by ``x[:, None]``. With the layer's input ``channels``
+    known (a convolution) the hint names the reading that fits, if any; without (a pool) it names both.
+    """
+    msg = f"{where}: expected a 4-D input (N, C, H, W), got shape {xs}"
+    if len(xs) == 3:
+        a, rest = xs[0], xs[1:]
+        image = f"for a single image (C, H, W) use x[None] to get shape {(1, *xs)}"
+        batch = f"for a batch of one-channel images (N, H, W) use x[:, None] to get shape {(a, 1, *rest)}"
+        if channels == a or (channels is None and a == 1):  # (1, H, W): both readings give (1, 1, H, W)
+            msg += f"; {image}"
+        elif channels == 1:
+            msg += f"; {batch}"
+        elif channels is None:
+            msg += f"; {image}, {batch}"
+        else:
+            msg += (f"; the layer takes {channels} input channels, so this is neither one image (C, H, W) with "
+                    f"C = {channels} nor a batch of one-channel images: expected shape (N, {channels}, H, W)")
+    elif len(xs) == 2 and channels in (1, None):
+        msg += f"; for a single one-channel image (H, W) use x[None, None] to get shape {(1, 1, *xs)}"
+    return ShapeError(msg)
+
+
 class Conv2d(Function):
     """y = x (*) W + b: a 2-D cross-correlation with stride, zero padding, dilation and groups.
 
@@ -272,10 +298,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     if len(ws) != 4:
         raise ShapeError(f"{where}: weight must have shape (C_out, C_in/groups, kh, kw), got {ws}")
     if len(xs) != 4:
-        raise ShapeError(
-            f"{where}: expected a 4-D input (N, C, H, W), got shape {xs}"
-            + (f"; for a single image use x[None] to get shape {(1, *xs)}" if len(xs) == 3 else "")
-        )
+        raise _not_4d(where, xs, ws[1] * groups)
     c_out, cg, kh, kw = ws
     if mode == "same":  # total dh*(kh-1): half before, the rest after (PyTorch's split)
         th, tw = dilation[0] * (kh - 1), dilation[1] * (kw - 1)

@@ -1,13 +1,8 @@
 """Normalisation, dropout and embedding: batch_norm, layer_norm, dropout, embedding.
 
-Batch and layer normalisation are each one fused op. Both standardise ``x`` over some axes,
-xhat = (x - mean) / sqrt(var + eps), then scale and shift it, y = gamma * xhat + beta. Written as a
-chain of primitive ops the backward would build a dozen intermediate arrays; fused, it is the compact
-form (m values per normalised group, means taken over the group)
-
-    dL/dx = gamma / sqrt(var + eps) * (dL/dy - mean(dL/dy) - xhat * mean(dL/dy * xhat))
-
-which needs only ``xhat`` and ``1 / sqrt(var + eps)`` saved from the forward.
+Batch and layer normalisation are each one fused op (formulas in their docstrings): written as a chain of
+primitive ops the backward would build a dozen intermediate arrays; fused, its compact form needs only
+``xhat`` and ``1 / sqrt(var + eps)`` saved from the forward.
 """
 
 from __future__ import annotations
@@ -140,7 +135,18 @@ def _channel_dot(a, b):
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5, *, _layer: str = "batch_norm"):
-    """Batch normalisation of ``x`` per channel (axis 1), fused; see :class:`BatchNorm` for the math.
+    """Batch normalisation of ``x`` per channel (axis 1), one fused op.
+
+    Math
+    ----
+    Per channel, over the m values of the other axes (N, and L or H and W); gy = dL/dy:
+    training:    mu = mean(x),  var = mean((x - mu)^2)   (biased; the running variance gets var * m / (m - 1))
+    evaluation:  mu = running_mean,  var = running_var    (constants)
+    xhat = (x - mu) / sqrt(var + eps),   y = weight * xhat + bias
+    dL/dx = weight / sqrt(var + eps) * (gy - mean(gy) - xhat * mean(gy * xhat))   (training)
+    dL/dx = weight / sqrt(var + eps) * gy                                          (evaluation)
+    dL/dweight = sum(gy * xhat),   dL/dbias = sum(gy)
+    running_mean = (1 - momentum) * running_mean + momentum * mu   (training, in place; running_var alike)
 
     Parameters
     ----------
@@ -169,6 +175,11 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
            [ 1.,  1.]], dtype=float32)
     >>> rm
     array([0.2, 2. ], dtype=float32)
+    >>> x = cr.tensor([[1.0, 10.0], [3.0, 30.0]], requires_grad=True)
+    >>> F.batch_norm(x, np.zeros(2), np.full(2, 4.0)).sum().backward()  # evaluation: dL/dx = 1 / sqrt(4 + eps)
+    >>> x.grad.round(3)
+    array([[0.5, 0.5],
+           [0.5, 0.5]], dtype=float32)
     """
     x = _norm_input(x, weight if weight is not None else running_mean)
     xs = np.shape(_data(x))
@@ -262,7 +273,14 @@ class LayerNorm(Function):
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5, *, _layer: str = "layer_norm"):
-    """Layer normalisation over the trailing axes ``normalized_shape``, fused; see :class:`LayerNorm`.
+    """Layer normalisation over the trailing axes ``normalized_shape``, one fused op.
+
+    Math
+    ----
+    For each sample, over the m values of its trailing ``normalized_shape`` axes; gy = dL/dy:
+    mu = mean(x),  var = mean((x - mu)^2),  xhat = (x - mu) / sqrt(var + eps),  y = weight * xhat + bias
+    g = gy * weight,   dL/dx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps)
+    dL/dweight = sum over the leading axes of gy * xhat,   dL/dbias = sum over the leading axes of gy
 
     Parameters
     ----------
@@ -278,6 +296,10 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5, *
     >>> import chainrule as cr, chainrule.functional as F
     >>> F.layer_norm(cr.tensor([[1.0, 2.0, 3.0]]), 3).numpy().round(3)
     array([[-1.225,  0.   ,  1.225]], dtype=float32)
+    >>> w = cr.ones(3, requires_grad=True)
+    >>> F.layer_norm(cr.tensor([[1.0, 2.0, 3.0]]), 3, w).sum().backward()
+    >>> w.grad.round(3)   # dL/dweight = xhat
+    array([-1.225,  0.   ,  1.225], dtype=float32)
     """
     ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
     x = _norm_input(x, weight)
@@ -314,6 +336,11 @@ class Dropout(Function):
 def dropout(x, p: float = 0.5, training: bool = True, generator=None):
     """Zero each value with probability ``p`` and scale the rest by 1 / (1 - p); identity in evaluation.
 
+    Math
+    ----
+    mask_i ~ Bernoulli(1 - p),   y_i = x_i * mask_i / (1 - p)   (so E[y] = x);   y = x in evaluation
+    dL/dx_i = dL/dy_i * mask_i / (1 - p)   (the forward's mask)
+
     The mask is drawn from chainrule's seeded generator (``cr.manual_seed``) unless ``generator`` (a seed
     or a NumPy Generator) is given.
 
@@ -329,6 +356,10 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None):
     >>> y = F.dropout(cr.ones(1000), p=0.5, generator=0)
     >>> sorted(set(y.numpy().tolist())), abs(float(y.mean().item()) - 1) < 0.1
     ([0.0, 2.0], True)
+    >>> x = cr.ones(6, requires_grad=True)
+    >>> F.dropout(x, p=0.5, generator=0).sum().backward()
+    >>> sorted(set(x.grad.tolist()))   # dL/dx = mask / (1 - p)
+    [0.0, 2.0]
     """
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) or not 0.0 <= p <= 1.0:
         raise ArgumentError(f"dropout: p must be a probability in [0, 1], got {p!r}")
@@ -376,6 +407,12 @@ class Embedding(Function):
 
 def embedding(ids, weight, padding_idx: int | None = None, *, _layer: str = "embedding"):
     """Rows of ``weight`` picked by integer ``ids``: output shape ``ids.shape + (embedding_dim,)``.
+
+    Math
+    ----
+    y[..., :] = weight[ids[...], :]
+    dL/dweight[v] = sum of dL/dy[j] over the positions j with ids[j] = v   (0 for rows never looked up
+    and for ``padding_idx``); the ids get no gradient
 
     Parameters
     ----------

@@ -28,7 +28,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, as_operand
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError
-from .conv import _pair
+from .conv import _not_4d, _pair
 from .linalg import layer_input
 
 
@@ -251,10 +251,7 @@ def _pool(op, name: str, x, kernel_size, stride, padding, where: str | None, dil
         raise ArgumentError(f"{where}: padding must be between 0 and half the kernel size {kernel}, got {padding}")
     xs = np.shape(x.data if isinstance(x, Tensor) else x)
     if len(xs) != 4:
-        raise ShapeError(
-            f"{where}: expected a 4-D input (N, C, H, W), got shape {xs}"
-            + (f"; for a single image use x[None] to get shape {(1, *xs)}" if len(xs) == 3 else "")
-        )
+        raise _not_4d(where, xs)
     out = [_out_size(xs[2 + i], kernel[i], stride[i], padding[i], dilation[i], bool(ceil_mode)) for i in (0, 1)]
     if min(out) < 1:
         eh, ew = (kernel[0] - 1) * dilation[0] + 1, (kernel[1] - 1) * dilation[1] + 1
@@ -274,8 +271,11 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
                _layer: str | None = None):
     """Max over each kh x kw window of an NCHW batch; ``stride`` defaults to ``kernel_size``.
 
-    Math: y = max over the window (input padded with -inf); dL/dx = dL/dy at the window's first
-    maximum (row-major, as PyTorch), 0 elsewhere.
+    Math
+    ----
+    y[n, c, i, j] = max over (a, b) of xp[n, c, i*sh + a*dh, j*sw + b*dw]   (xp: x padded with -inf)
+    dL/dx[n, c, i*sh + a*dh, j*sw + b*dw] += dL/dy[n, c, i, j] for (a, b) the window's first maximum
+    (row-major, as PyTorch), nothing for the window's other pixels; overlapping windows add up.
 
     Parameters
     ----------
@@ -295,6 +295,11 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
            [13., 15.]], dtype=float32)
     >>> F.max_pool2d(cr.arange(25.0).reshape(1, 1, 5, 5), 2, ceil_mode=True).shape
     (1, 1, 3, 3)
+    >>> x = cr.tensor([[[[1.0, 3.0], [2.0, 0.0]]]], requires_grad=True)
+    >>> F.max_pool2d(x, 2).sum().backward()
+    >>> x.grad[0, 0]   # the gradient goes to the maximum
+    array([[0., 1.],
+           [0., 0.]], dtype=float32)
     """
     return _pool(MaxPool2d, "max_pool2d", as_operand(x), kernel_size, stride, padding, _layer, dilation, ceil_mode)
 
@@ -303,9 +308,12 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False, 
                divisor_override: int | None = None, *, _layer: str | None = None):
     """Mean over each kh x kw window of an NCHW batch (zero padding counted, like PyTorch's default).
 
-    Math: y = sum over the window / D; dL/dx = dL/dy / D for every pixel of the window, D = kh*kw
-    unless ``count_include_pad=False`` (D = the window's pixels inside the input), ``divisor_override``
-    (D = that number), or a ``ceil_mode`` window hanging over the edge (D counts only the padded input).
+    Math
+    ----
+    y[n, c, i, j] = (1 / D) * sum over (a, b) of xp[n, c, i*sh + a, j*sw + b]   (xp: x padded with zeros)
+    dL/dx[n, c, i*sh + a, j*sw + b] += dL/dy[n, c, i, j] / D for every (a, b) of the window
+    D = kh*kw, unless ``divisor_override`` (D = that number), ``count_include_pad=False`` (D = the window's
+    pixels inside the input) or a ``ceil_mode`` window hanging over the edge (D = its pixels in the padded input).
 
     Parameters
     ----------
@@ -325,6 +333,11 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False, 
     >>> F.avg_pool2d(cr.ones(1, 1, 2, 2), 2, padding=1, count_include_pad=False).numpy()[0, 0]
     array([[1., 1.],
            [1., 1.]], dtype=float32)
+    >>> x = cr.tensor([[[[1.0, 3.0], [2.0, 0.0]]]], requires_grad=True)
+    >>> F.avg_pool2d(x, 2).sum().backward()
+    >>> x.grad[0, 0]   # 1 / D for every pixel of the window
+    array([[0.25, 0.25],
+           [0.25, 0.25]], dtype=float32)
     """
     where = _layer or "avg_pool2d"
     extra = {}

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from itertools import islice
-from typing import NamedTuple
 
 import numpy as np
 
 from ..autograd.tensor import Tensor, _as_array
-from ..errors import ArgumentError, ArgumentTypeError, DTypeError, StateDictError
-from ._model_args import _device_or_dtype, _loadable
+from ..errors import ArgumentError, ArgumentTypeError, DTypeError
+from ._model_args import _device_or_dtype
+from ._state import IncompatibleKeys, load_into
 
 
 class Parameter(Tensor):
@@ -40,13 +40,6 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
-
-
-class IncompatibleKeys(NamedTuple):
-    """What :meth:`Module.load_state_dict` returns: the keys it missed and the ones it did not know."""
-
-    missing_keys: list
-    unexpected_keys: list
 
 
 _INTERNAL = frozenset({"training", "_buffer_names", "_non_persistent"})
@@ -306,39 +299,14 @@ class Module:
         return sd
 
     def load_state_dict(self, state_dict: Mapping, strict: bool = True) -> IncompatibleKeys:
-        """Copy arrays into this module's parameters and buffers, in place.
+        """Copy arrays into this module's parameters and buffers, in place (all checked before any is written).
 
         Values may be NumPy arrays, tensors or anything with ``.numpy()`` (a PyTorch tensor). With
         ``strict``, missing and unexpected keys are errors. Returns ``IncompatibleKeys(missing_keys,
-        unexpected_keys)``, a named tuple (so ``missing, unexpected = ...`` works too).
+        unexpected_keys)``, a named tuple (so ``missing, unexpected = ...`` works too). Each copy is an
+        in-place change: a graph built before the load refuses to back-propagate (``AutogradError``), as in PyTorch.
         """
-        where = type(self).__name__
-        if not isinstance(state_dict, Mapping):
-            raise ArgumentTypeError(f"load_state_dict into {where}: expected a mapping of names to arrays "
-                                    f"(e.g. model.state_dict() or cr.load(path)), got {type(state_dict).__name__}")
-        own = OrderedDict((key, (m, name, p)) for key, m, name, p in self._state_entries())
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        if strict and (missing or unexpected):
-            parts = []
-            if missing:
-                parts.append(f"missing keys {missing}")
-            if unexpected:
-                parts.append(f"unexpected keys {unexpected}")
-            raise StateDictError(f"load_state_dict into {where}: " + " and ".join(parts))
-        values = {}
-        for key, (m, name, p) in own.items():  # read, check and convert every value before changing anything
-            if key in state_dict:
-                target = p.data if p is not None else getattr(m, name)
-                values[key] = _loadable(where, key, state_dict[key], target)
-        for key, value in values.items():
-            m, name, p = own[key]
-            target = p.data if p is not None else getattr(m, name)
-            if p is None and target.ndim == 0:
-                setattr(m, name, value.copy())
-            else:
-                np.copyto(target, value)
-        return IncompatibleKeys(missing, unexpected)
+        return load_into(self, state_dict, strict)
 
     # ------------------------------------------------------------------------------ modes
     def train(self, mode: bool = True) -> Module:
