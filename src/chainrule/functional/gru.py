@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .recurrent import (
+from ._recurrent_base import (
     _check,
     _columns,
     _outputs,
