@@ -38,17 +38,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ArgumentError
-from ._recurrent_base import (  # noqa: F401 - re-exported: the helpers' old home
+from ._recurrent_base import (
     _check,
     _columns,
     _outputs,
     _param_grads,
     _project,
     _RecurrentLayer,
-    _Scratch,
     _scratch,
-    _side_by_side,
-    _sigmoid_of_negated,
     _state_grad,
     _time_major,
 )

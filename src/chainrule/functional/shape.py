@@ -8,15 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.tensor import Tensor, as_operand
+from ..autograd.tensor import as_operand
 from ..backend import shape_tuple
 from ..errors import ArgumentTypeError, ShapeError
-from .indexing import GetItem, _clean_index, add_rows, getitem  # noqa: F401  (re-exported)
+from .indexing import GetItem, _clean_index, _data, add_rows, getitem  # noqa: F401  (re-exported)
 from .reduce import normalize_axis
-
-
-def _data(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 class Reshape(Function):
