@@ -383,3 +383,17 @@ def test_a_folder_that_refuses_the_temporary_file_is_reported_with_the_callers_p
     with pytest.raises(PermissionError) as e:
         cr.save({"w": np.zeros(2)}, tmp_path / "m.safetensors")
     assert e.value.filename == str(tmp_path / "m.safetensors") and ".tmp" not in str(e.value)
+
+
+def test_a_write_removes_what_a_killed_writer_left_an_hour_ago(tmp_path):
+    """kill -9 during a save leaves `.name.XXXX.tmp`; the next save of that file removes it once stale."""
+    stale, fresh = tmp_path / ".m.safetensors.ab12cd.tmp", tmp_path / ".m.safetensors.ef34gh.tmp"
+    other, mine = tmp_path / ".n.safetensors.ab12cd.tmp", tmp_path / "notes.tmp"
+    for p in (stale, fresh, other, mine):
+        p.write_bytes(b"x" * 10)
+    old = os.path.getmtime(stale) - 2 * 3600
+    for p in (stale, other, mine):
+        os.utime(p, (old, old))
+    cr.save({"w": np.zeros(2)}, tmp_path / "m.safetensors")
+    assert not stale.exists()
+    assert fresh.exists() and other.exists() and mine.exists()  # a write in progress; other files' leftovers

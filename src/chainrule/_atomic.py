@@ -4,7 +4,9 @@ A file is written to a temporary name in the same folder, flushed and fsynced, t
 target with ``os.replace`` (atomic on POSIX and Windows), and the folder itself is fsynced so that the
 rename survives a power cut. A reader therefore sees either the old file or the new one, never half of
 each, even when the writing process is killed mid-write. On any error the temporary file is removed; an
-``OSError`` of the write itself (a full disk, a file-size limit) is raised naming ``path``.
+``OSError`` of the write itself (a full disk, a file-size limit) is raised naming ``path``. A process
+killed outright (kill -9) cannot remove its temporary file; the next write of the same file removes such
+leftovers once they are an hour old.
 
 Folders (a run folder) are written under a hidden temporary name and published by :func:`publish_folder`,
 which claims the final name exclusively; :func:`held_signals` keeps Ctrl-C, SIGTERM and SIGHUP from
@@ -19,6 +21,7 @@ import os
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from typing import IO
 
@@ -116,6 +119,27 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None, newline: s
             raise OSError(e.errno, e.strerror, path) from None
         raise
     _fsync_dir(folder)
+    _remove_stale_temporaries(folder, name)
+
+
+STALE_AFTER_S = 3600.0
+
+
+def _remove_stale_temporaries(folder: str, name: str) -> None:
+    """Remove what earlier writes of ``name`` left behind when their process was killed outright (kill -9,
+    the out-of-memory killer: no ``except`` runs). Only our own naming, ``.{name}.*.tmp``, untouched for an
+    hour: a write in progress (another process saving the same file) changes its temporary file all along.
+    """
+    prefix, now = f".{name}.", time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for e in entries:
+        if e.name.startswith(prefix) and e.name.endswith(".tmp") and e.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                if now - e.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S:
+                    os.unlink(e.path)
 
 
 # ------------------------------------------------------------------------------------------ folders
