@@ -63,3 +63,16 @@ def test_save_widens_a_bfloat16_torch_tensor_in_memory_to_float32(tmp_path):
         np.testing.assert_array_equal(loaded[k], v.float().numpy())
     with pytest.raises(cr.DTypeError, match="complex"):
         cr.save({"c": torch.zeros(2, dtype=torch.complex64)}, tmp_path / "c.safetensors")
+
+
+def test_load_state_dict_and_from_pretrained_take_bfloat16_torch_tensors():
+    """A bfloat16 PyTorch state dict in memory loads exactly (widened to float32), as a bf16 file does."""
+    torch = pytest.importorskip("torch")
+    sd = torch.nn.Linear(3, 2).to(torch.bfloat16).state_dict()
+    layer = cr.nn.Linear(3, 2)
+    layer.load_state_dict(sd)
+    for name, p in layer.named_parameters():
+        assert p.dtype == np.float32
+        np.testing.assert_array_equal(p.numpy(), sd[name].float().numpy())
+    table = torch.randn(4, 2).to(torch.bfloat16)
+    np.testing.assert_array_equal(cr.nn.Embedding.from_pretrained(table).weight.numpy(), table.float().numpy())

@@ -11,7 +11,7 @@ import re
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ..backend import get_default_dtype, get_generator
+from ..backend import foreign_array, get_default_dtype, get_generator
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError, StateDictError
 
 
@@ -146,9 +146,7 @@ def _device_or_dtype(owner: str, arg):
 def _loadable(where: str, key: str, value, target: np.ndarray) -> np.ndarray:
     """A state dict value as an array of ``target``'s shape and dtype, or a StateDictError/ShapeError naming ``key``."""
     try:
-        if hasattr(value, "detach") and not isinstance(value, Tensor):  # a torch tensor
-            value = value.detach()
-        a = value.data if isinstance(value, Tensor) else value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+        a = value.data if isinstance(value, Tensor) else np.asarray(foreign_array(value))  # torch: bf16 widened
     except (TypeError, ValueError, RuntimeError) as e:
         raise StateDictError(f"load_state_dict into {where}: '{key}' cannot be read as an array of numbers "
                              f"({type(value).__name__}: {e})") from None

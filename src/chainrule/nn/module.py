@@ -236,11 +236,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise ArgumentTypeError(f"{where}.register_parameter: '{name}' must be a Parameter or None, "
                                     f"got {type(param).__name__}")
-        old = self.__dict__.get(name)
-        if hasattr(self, name) and not (name in self.__dict__ and (old is None or isinstance(old, Parameter))
-                                        and name not in self._buffer_names):
-            raise ArgumentError(f"{where}.register_parameter: attribute '{name}' already exists "
-                                f"(a {type(getattr(self, name)).__name__}); pick another name")
+        self._check_free(where, "register_parameter", name, Parameter)
         setattr(self, name, param)
 
     def add_module(self, name: str, module: Module | None) -> None:
@@ -250,12 +246,16 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise ArgumentTypeError(f"{where}.add_module: '{name}' must be a Module or None, "
                                     f"got {type(module).__name__}")
+        self._check_free(where, "add_module", name, Module)
+        setattr(self, name, module)
+
+    def _check_free(self, where: str, method: str, name: str, kind: type) -> None:
+        """``name`` may take a ``kind`` (Parameter or Module): it is unused, or holds None or one of that kind."""
         old = self.__dict__.get(name)
         if name in self._buffer_names or (hasattr(self, name) and not (
-                name in self.__dict__ and (old is None or isinstance(old, Module)))):
-            raise ArgumentError(f"{where}.add_module: attribute '{name}' already exists "
+                name in self.__dict__ and (old is None or isinstance(old, kind)))):
+            raise ArgumentError(f"{where}.{method}: attribute '{name}' already exists "
                                 f"(a {type(getattr(self, name)).__name__}); pick another name")
-        setattr(self, name, module)
 
     register_module = add_module
 

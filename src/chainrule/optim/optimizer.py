@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..backend import foreign_array
 from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError, StateDictError
 
 
@@ -270,8 +271,7 @@ class Optimizer:
         self.state = new_state
 
     def _restore(self, key: str, v, p: Tensor):
-        if hasattr(v, "detach") and hasattr(v, "numpy"):  # a PyTorch tensor
-            v = v.detach().cpu().numpy()
+        v = foreign_array(v)  # a PyTorch tensor as an array
         if key == "step":
             a = np.asarray(v)
             if a.size != 1 or a.dtype.kind not in "iuf":

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..backend import foreign_array
 from ..errors import ArgumentError, ArgumentTypeError
 from ._sched_checks import _checked, _choice, _count, _rates
 from .optimizer import Optimizer, check_number
@@ -17,10 +18,7 @@ from .optimizer import Optimizer, check_number
 
 def _metric_value(metrics) -> float:
     """The monitored value of ReduceLROnPlateau.step as a float, else an ArgumentTypeError naming it."""
-    v = metrics
-    if hasattr(v, "detach") and hasattr(v, "numpy"):  # a chainrule or PyTorch tensor
-        v = v.detach()
-        v = (v.cpu() if hasattr(v, "cpu") else v).numpy()
+    v = foreign_array(metrics)  # a chainrule or PyTorch tensor as an array
     if not isinstance(v, (bool, np.bool_, str, bytes)) and hasattr(v, "__array__") or isinstance(v, np.generic):
         a = np.asarray(v)
         if a.size == 1 and a.ndim <= 1 and a.dtype.kind in "iuf":

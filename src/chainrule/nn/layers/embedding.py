@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd.tensor import Tensor, _as_array
-from ...backend import get_default_dtype
+from ...backend import foreign_array, get_default_dtype
 from ...errors import ArgumentError, ArgumentTypeError, ShapeError
 from ...functional.norm import embedding
 from .. import init
@@ -135,8 +135,8 @@ class Embedding(Module):
 
 def _table(embeddings, dtype) -> np.ndarray:
     """A copy of an embedding table (array, Tensor, list or PyTorch tensor) in a floating dtype."""
-    if hasattr(embeddings, "detach") and not isinstance(embeddings, Tensor):  # a PyTorch tensor
-        embeddings = embeddings.detach().numpy()
+    if not isinstance(embeddings, Tensor):
+        embeddings = foreign_array(embeddings)  # a PyTorch tensor as an array (bfloat16 widened)
     w = _as_array(embeddings)
     dt = param_dtype("Embedding", dtype) if dtype is not None else (
         w.dtype if w.dtype.kind == "f" else get_default_dtype())
