@@ -54,28 +54,48 @@ _axpby_funcs = None  # {dtype: BLAS routine}, found on first use (ctypes would a
 _AXPBY_BLAS_MIN = 16384  # below this many elements NumPy's calls cost less than the ctypes call (~5 us)
 
 
-def _find_axpby() -> dict:
-    """BLAS's ``?axpby`` from the OpenBLAS inside NumPy's wheels, as ``{dtype: routine}``, or ``{}``.
+_openblas_lib = False  # not looked for yet; then a ctypes library or None
 
-    NumPy's wheels ship OpenBLAS as ``scipy-openblas64`` (64-bit integers, symbols ``scipy_cblas_*64_``)
-    in ``numpy.libs`` (Linux, Windows) or ``numpy/.dylibs`` (macOS). Opening that file again returns the
-    copy NumPy already loaded, so its thread pool is shared, not doubled. Any other NumPy build (conda's
-    MKL, Accelerate, a system BLAS) gets ``{}`` and :func:`axpby` stays in NumPy. The routines are checked
-    against NumPy once before use. ``CHAINRULE_BLAS_AXPBY=0`` turns them off.
+
+def _openblas():
+    """NumPy's own OpenBLAS as a ctypes library, or None (another BLAS, or not found).
+
+    NumPy's wheels ship OpenBLAS as ``scipy-openblas64`` (64-bit integers, symbols ``scipy_*64_``) in
+    ``numpy.libs`` (Linux, Windows) or ``numpy/.dylibs`` (macOS). Opening that file again returns the copy
+    NumPy already loaded, so its thread pool is shared, not doubled. Any other NumPy build (conda's MKL,
+    Accelerate, a system BLAS) gets None, and everything that uses it stays in NumPy.
+    """
+    global _openblas_lib
+    if _openblas_lib is False:
+        _openblas_lib = None
+        try:
+            import ctypes
+            import glob
+
+            here = os.path.dirname(np.__file__)
+            found = [f for pattern in (os.path.join(here + ".libs", "*scipy_openblas64_*"),
+                                       os.path.join(here, ".dylibs", "*scipy_openblas64_*"))
+                     for f in glob.glob(pattern)]
+            if len(found) == 1:
+                _openblas_lib = ctypes.CDLL(found[0])
+        except (OSError, ImportError):
+            pass
+    return _openblas_lib
+
+
+def _find_axpby() -> dict:
+    """BLAS's ``?axpby`` from NumPy's own OpenBLAS (see :func:`_openblas`), as ``{dtype: routine}``, or ``{}``.
+
+    The routines are checked against NumPy once before use. ``CHAINRULE_BLAS_AXPBY=0`` turns them off.
     """
     if os.environ.get("CHAINRULE_BLAS_AXPBY", "1") == "0":
         return {}
+    lib = _openblas()
+    if lib is None:
+        return {}
     try:
         import ctypes
-        import glob
 
-        here = os.path.dirname(np.__file__)
-        found = [f for pattern in (os.path.join(here + ".libs", "*scipy_openblas64_*"),
-                                   os.path.join(here, ".dylibs", "*scipy_openblas64_*"))
-                 for f in glob.glob(pattern)]
-        if len(found) != 1:
-            return {}
-        lib = ctypes.CDLL(found[0])
         funcs = {}
         for dt, name, scalar in ((np.float32, "scipy_cblas_saxpby64_", ctypes.c_float),
                                  (np.float64, "scipy_cblas_daxpby64_", ctypes.c_double)):
@@ -89,8 +109,67 @@ def _find_axpby() -> dict:
                 return {}
             funcs[np.dtype(dt)] = f
         return funcs
-    except (OSError, AttributeError, ImportError):
+    except AttributeError:
         return {}
+
+
+_thread_funcs = False  # not looked for yet; then (get, set) or None
+
+
+def _blas_thread_funcs():
+    global _thread_funcs
+    if _thread_funcs is False:
+        _thread_funcs = None
+        lib = _openblas()
+        try:
+            import ctypes
+
+            get, put = lib.scipy_openblas_get_num_threads64_, lib.scipy_openblas_set_num_threads64_
+            get.argtypes, get.restype = [], ctypes.c_int
+            put.argtypes, put.restype = [ctypes.c_int], None
+            _thread_funcs = (get, put)
+        except AttributeError:  # lib None, or an OpenBLAS without these symbols
+            pass
+    return _thread_funcs
+
+
+def blas_threads() -> int | None:
+    """The number of threads NumPy's OpenBLAS may use now, or None when it is not NumPy's own OpenBLAS."""
+    funcs = _blas_thread_funcs()
+    return None if funcs is None else int(funcs[0]())
+
+
+def park_blas_threads() -> bool:
+    """Stop NumPy's OpenBLAS worker threads now; returns whether they were running (the next multi-threaded
+    BLAS call starts them again, as after a fork).
+
+    After each multi-threaded call OpenBLAS's workers spin for about 0.1 s waiting for more work, taking a
+    core each. Code that runs its own threads with a single-threaded BLAS (:mod:`chainrule._threads`) parks
+    them first, or they would take the cores its threads need. This is the routine OpenBLAS itself runs
+    before every ``fork()``, and with the same condition: no other thread may be inside a BLAS call.
+    """
+    lib = _openblas()
+    try:
+        import ctypes
+
+        avail = ctypes.c_int.in_dll(lib, "blas_server_avail")
+        if not avail.value:
+            return False
+        lib.blas_thread_shutdown_()
+        return True
+    except (AttributeError, ValueError, TypeError):  # lib None, or another OpenBLAS
+        return False
+
+
+def set_blas_threads(n: int) -> int | None:
+    """Let NumPy's OpenBLAS use ``n`` threads (process-wide); returns the previous count (None: no OpenBLAS)."""
+    funcs = _blas_thread_funcs()
+    if funcs is None:
+        return None
+    previous = int(funcs[0]())
+    if n != previous:
+        funcs[1](int(n))
+    return previous
 
 
 def axpby(a: float, x: np.ndarray, b: float, y: np.ndarray, tmp: np.ndarray | None = None) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._threads import run_parts, split_bounds
 from ._recurrent_base import _check, _RecurrentLayer, _scratch, _state_grad
 
 
@@ -35,7 +36,6 @@ class LSTMLayer(_RecurrentLayer):
     and dW_hr = sum_t dh_t r_t^T.
     """
 
-    pooled = ("a", "cs", "tcs", "r")
     takes_none_grads = True  # an unread output sequence (a classifier reading h_n) costs nothing
 
     def __init__(self, batch_first=False):
@@ -53,24 +53,52 @@ class LSTMLayer(_RecurrentLayer):
         w = np.concatenate(cols, axis=1).astype(dt, copy=False)[rows] * scale
         xt = x.swapaxes(0, 1) if self.batch_first else x  # (T, N, I), a view
         w_hr = None if w_hr is None else w_hr.astype(dt, copy=False)
-        s, a, cs, tcs, r = _lstm_forward(w, xt, h0, c0, any(self.needs_input_grad), dt, w_hr)
-        c_n = cs[-1].T.copy()  # before cs can go back to the pool
-        if a is None:
-            _scratch.give(cs, tcs)
-        else:
-            self.s, self.a, self.cs, self.tcs, self.r = s, a, cs, tcs, r
+        grad = any(self.needs_input_grad)
+        T, n = xt.shape[:2]
+        # the batch in one part, or two halves run at once on two cores (see chainrule._threads): samples
+        # never mix in the recurrence, so each half is the same computation on fewer columns
+        self.bounds = split_bounds(n, T * 4 * H * n)
+        parts = run_parts(lambda lo, hi: _lstm_forward(w, xt[:, lo:hi], h0[lo:hi], c0[lo:hi], grad, dt, w_hr),
+                          self.bounds)
+        ax = 0 if self.batch_first else 1  # the batch axis of y
+        ys = [s[:P, 1:].transpose(2, 1, 0) if self.batch_first else s[:P, 1:].transpose(1, 2, 0) for s, *_ in parts]
+        y = ys[0] if len(parts) == 1 else np.concatenate(ys, axis=ax)
+        h_n = np.concatenate([s[:P, T].T for s, *_ in parts])  # copies: before cs can go back to the pool
+        c_n = np.concatenate([cs[-1].T for _, _, cs, _, _ in parts])
+        if grad:
+            self.parts = parts
             self.w_ih, self.w_hh, self.w_hr = w_ih, w_hh, w_hr
-        T = xt.shape[0]
-        y = s[:P, 1:].transpose(2, 1, 0) if self.batch_first else s[:P, 1:].transpose(1, 2, 0)
-        return y, s[:P, T].T.copy(), c_n
+        else:
+            for _, _, cs, tcs, _ in parts:
+                _scratch.give(cs, tcs)
+        return y, h_n, c_n
+
+    def release(self) -> None:
+        for _, a, cs, tcs, r in getattr(self, "parts", ()):
+            _scratch.give(a, cs, tcs, r)
+        self.parts = ()
+        super().release()
 
     def backward(self, grads):
         gy, gh_n, gc_n = grads
         if gy is not None and self.batch_first:
             gy = gy.swapaxes(0, 1)  # (T, N, P)
         needs = self.needs_input_grad
-        gx, dh0, dc0, gw, gw_hr = _lstm_backward(self.s, self.a, self.cs, self.tcs, self.w_hh, self.w_ih, gy, gh_n,
-                                                 gc_n, needs[0], any(needs[3:]), self.w_hr, self.r)
+        want_w = any(needs[3:])
+
+        def part(k, lo, hi):
+            s, a, cs, tcs, r = self.parts[k]
+            return _lstm_backward(s, a, cs, tcs, self.w_hh, self.w_ih, None if gy is None else gy[:, lo:hi],
+                                  None if gh_n is None else gh_n[lo:hi], None if gc_n is None else gc_n[lo:hi],
+                                  needs[0], want_w, self.w_hr, r)
+
+        outs = run_parts(part, [(k, lo, hi) for k, (lo, hi) in enumerate(self.bounds)])
+        gx, dh0, dc0, gw, gw_hr = outs[0]
+        if len(outs) > 1:  # the halves' input and state gradients side by side, their weight gradients summed
+            gx = None if gx is None else np.concatenate([o[0] for o in outs], axis=1)
+            dh0, dc0 = (np.concatenate([o[j] for o in outs]) for j in (1, 2))
+            gw = None if gw is None else gw + outs[1][3]
+            gw_hr = None if gw_hr is None else gw_hr + outs[1][4]
         if gx is not None and self.batch_first:
             gx = gx.swapaxes(0, 1)
         gw_ih = gw_hh = gb = None

@@ -1,0 +1,131 @@
+"""The two-core batch split of the fused LSTM (chainrule._threads): same results, errors surface, BLAS put back."""
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import _threads, backend, nn
+from chainrule.autograd.gradcheck import gradcheck
+from chainrule.functional.recurrent import lstm_layer
+
+needs_openblas = pytest.mark.skipif(backend.blas_threads() is None, reason="NumPy is not built on its own OpenBLAS")
+
+
+@pytest.fixture
+def split_small(monkeypatch):
+    """Split even tiny batches, on a BLAS allowed two threads."""
+    monkeypatch.setattr(_threads, "MIN_WORK", 0)
+    monkeypatch.setattr(_threads, "MIN_HALF", 1)
+    monkeypatch.delenv("CHAINRULE_THREADS", raising=False)
+    previous = backend.set_blas_threads(2)
+    yield
+    backend.set_blas_threads(previous)
+
+
+def _run(lstm, x, monkeypatch, split: bool):
+    monkeypatch.setenv("CHAINRULE_THREADS", "2" if split else "1")
+    xt = cr.tensor(x, requires_grad=True)
+    y, (h, c) = lstm(xt)
+    (y.sum() + (h * h).sum() + 0.5 * c.sum()).backward()
+    out = [y.numpy().copy(), h.numpy().copy(), c.numpy().copy(), xt.grad.copy()]
+    out += [p.grad.copy() for p in lstm.parameters()]
+    lstm.zero_grad()
+    return out
+
+
+@needs_openblas
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("proj", [0, 3])
+def test_split_lstm_matches_one_thread(split_small, monkeypatch, batch_first, proj):
+    lstm = nn.LSTM(5, 6, num_layers=2, batch_first=batch_first, proj_size=proj, generator=0)
+    x = np.random.default_rng(1).standard_normal((9, 7, 5) if batch_first else (7, 9, 5)).astype(np.float32)
+    assert _threads.split_bounds(9, 10) == [(0, 4), (4, 9)]
+    whole, halves = _run(lstm, x, monkeypatch, False), _run(lstm, x, monkeypatch, True)
+    for a, b in zip(whole, halves):
+        np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-6)
+
+
+@needs_openblas
+def test_split_lstm_gradcheck_float64(split_small):
+    rng = np.random.default_rng(2)
+    args = [cr.tensor(rng.standard_normal(s), requires_grad=True)
+            for s in ((4, 6, 3), (6, 2), (6, 2), (8, 3), (8, 2), (8,), (8,))]
+    assert _threads.split_bounds(6, 1) == [(0, 3), (3, 6)]
+    assert gradcheck(lambda *a: sum(o.sum() * (k + 1) for k, o in enumerate(lstm_layer(*a))), *args)
+
+
+@needs_openblas
+def test_split_puts_blas_threads_back_and_raises_errors(split_small):
+    seen = []
+
+    def part(lo, hi):
+        seen.append((lo, hi, backend.blas_threads()))
+        if lo == 0:
+            raise ValueError("part 0 failed")
+        return hi
+
+    with pytest.raises(ValueError, match="part 0 failed"):
+        _threads.run_parts(part, [(0, 3), (3, 6)])
+    assert sorted(seen) == [(0, 3, 1), (3, 6, 1)]  # both ran, single-threaded BLAS each
+    assert backend.blas_threads() == 2
+    assert _threads.run_parts(lambda lo, hi: hi - lo, [(0, 3), (3, 7)]) == [3, 4]
+    assert backend.blas_threads() == 2
+    a = np.ones((300, 300), np.float32)
+    assert (a @ a)[0, 0] == 300  # the parked BLAS pool comes back for the next product
+
+
+@needs_openblas
+def test_no_split_while_another_thread_runs(split_small):
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _threads.split_bounds(64, 1) == [(0, 64)]
+        assert _threads.run_parts(lambda lo, hi: threading.current_thread().name, [(0, 1), (1, 2)]) == [
+            threading.current_thread().name] * 2
+    finally:
+        stop.set()
+        other.join()
+    assert _threads.split_bounds(64, 1) == [(0, 32), (32, 64)]
+
+
+def test_no_split_when_turned_off_or_small(monkeypatch):
+    monkeypatch.setenv("CHAINRULE_THREADS", "1")
+    assert _threads.split_bounds(128, 1 << 30) == [(0, 128)]
+    monkeypatch.delenv("CHAINRULE_THREADS")
+    assert _threads.split_bounds(128, 10) == [(0, 128)]  # too little work for a hand-over
+    assert _threads.split_bounds(8, 1 << 30) == [(0, 8)]  # halves under MIN_HALF samples
+
+
+@needs_openblas
+def test_single_threaded_blas_is_respected(split_small):
+    backend.set_blas_threads(1)
+    assert _threads.split_bounds(64, 1) == [(0, 64)]
+
+
+@needs_openblas
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_split_works_in_a_forked_child():
+    code = (
+        "import multiprocessing as mp, numpy as np, chainrule as cr\n"
+        "from chainrule import nn, _threads, backend\n"
+        "_threads.MIN_WORK = 0\n"
+        "backend.set_blas_threads(2)\n"
+        "lstm = nn.LSTM(3, 4, generator=0)\n"
+        "x = cr.tensor(np.ones((5, 40, 3), np.float32))\n"
+        "want = lstm(x)[0].numpy()\n"
+        "def child(q):\n"
+        "    q.put(float(np.abs(lstm(x)[0].numpy() - want).max()))\n"
+        "q = mp.get_context('fork').Queue()\n"
+        "p = mp.get_context('fork').Process(target=child, args=(q,))\n"
+        "p.start(); print(q.get(timeout=60)); p.join(60)\n"
+        "assert p.exitcode == 0\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) < 1e-6
