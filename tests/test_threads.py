@@ -1,4 +1,4 @@
-"""The two-core batch split of the fused LSTM (chainrule._threads): same results, errors surface, BLAS put back."""
+"""The two-core batch split of the fused LSTM and GRU (chainrule._threads): same results, errors raised, BLAS back."""
 
 import os
 import subprocess
@@ -11,6 +11,7 @@ import pytest
 import chainrule as cr
 from chainrule import _threads, backend, nn
 from chainrule.autograd.gradcheck import gradcheck
+from chainrule.functional.gru import gru_layer
 from chainrule.functional.recurrent import lstm_layer
 
 needs_openblas = pytest.mark.skipif(backend.blas_threads() is None, reason="NumPy is not built on its own OpenBLAS")
@@ -20,6 +21,7 @@ needs_openblas = pytest.mark.skipif(backend.blas_threads() is None, reason="NumP
 def split_small(monkeypatch):
     """Split even tiny batches, on a BLAS allowed two threads."""
     monkeypatch.setattr(_threads, "MIN_WORK", 0)
+    monkeypatch.setattr(_threads, "MIN_STEP", 0)
     monkeypatch.setattr(_threads, "MIN_HALF", 1)
     monkeypatch.delenv("CHAINRULE_THREADS", raising=False)
     previous = backend.set_blas_threads(2)
@@ -44,7 +46,7 @@ def _run(lstm, x, monkeypatch, split: bool):
 def test_split_lstm_matches_one_thread(split_small, monkeypatch, batch_first, proj):
     lstm = nn.LSTM(5, 6, num_layers=2, batch_first=batch_first, proj_size=proj, generator=0)
     x = np.random.default_rng(1).standard_normal((9, 7, 5) if batch_first else (7, 9, 5)).astype(np.float32)
-    assert _threads.split_bounds(9, 10) == [(0, 4), (4, 9)]
+    assert _threads.split_bounds(9, 7, 10) == [(0, 4), (4, 9)]
     whole, halves = _run(lstm, x, monkeypatch, False), _run(lstm, x, monkeypatch, True)
     for a, b in zip(whole, halves):
         np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-6)
@@ -55,9 +57,44 @@ def test_split_lstm_gradcheck_float64(split_small):
     rng = np.random.default_rng(2)
     args = [cr.tensor(rng.standard_normal(s), requires_grad=True)
             for s in ((4, 6, 3), (6, 2), (6, 2), (8, 3), (8, 2), (8,), (8,))]
-    assert _threads.split_bounds(6, 1) == [(0, 3), (3, 6)]
+    assert _threads.split_bounds(6, 4, 1) == [(0, 3), (3, 6)]
     assert gradcheck(lambda *a: sum(o.sum() * (k + 1) for k, o in enumerate(lstm_layer(*a))), *args)
 
+
+
+def _run_gru(gru, x, monkeypatch, split: bool):
+    monkeypatch.setenv("CHAINRULE_THREADS", "2" if split else "1")
+    xt = cr.tensor(x, requires_grad=True)
+    y, h = gru(xt)
+    (y.sum() + (h * h).sum()).backward()
+    out = [y.numpy().copy(), h.numpy().copy(), xt.grad.copy()] + [p.grad.copy() for p in gru.parameters()]
+    gru.zero_grad()
+    with cr.no_grad():  # the forward without saved arrays splits too
+        out += [o.numpy().copy() for o in gru(cr.tensor(x))]
+    return out
+
+
+@needs_openblas
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_split_gru_matches_one_thread(split_small, monkeypatch, batch_first, bidirectional):
+    gru = nn.GRU(5, 6, num_layers=2, batch_first=batch_first, bidirectional=bidirectional, generator=0)
+    x = np.random.default_rng(1).standard_normal((9, 7, 5) if batch_first else (7, 9, 5)).astype(np.float32)
+    assert _threads.split_bounds(9, 7, 10) == [(0, 4), (4, 9)]
+    whole, halves = _run_gru(gru, x, monkeypatch, False), _run_gru(gru, x, monkeypatch, True)
+    for a, b in zip(whole, halves):
+        np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-6)
+
+
+@needs_openblas
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_split_gru_gradcheck_float64(split_small, batch_first):
+    rng = np.random.default_rng(3)
+    args = [cr.tensor(rng.standard_normal(s), requires_grad=True)
+            for s in ((6, 4, 3) if batch_first else (4, 6, 3), (6, 2), (6, 3), (6, 2), (6,), (6,))]
+    assert _threads.split_bounds(6, 4, 1) == [(0, 3), (3, 6)]
+    assert gradcheck(lambda *a: sum(o.sum() * (k + 1) for k, o in enumerate(gru_layer(*a, batch_first=batch_first))),
+                     *args)
 
 @needs_openblas
 def test_split_puts_blas_threads_back_and_raises_errors(split_small):
@@ -85,27 +122,28 @@ def test_no_split_while_another_thread_runs(split_small):
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert _threads.split_bounds(64, 1) == [(0, 64)]
+        assert _threads.split_bounds(64, 5, 1) == [(0, 64)]
         assert _threads.run_parts(lambda lo, hi: threading.current_thread().name, [(0, 1), (1, 2)]) == [
             threading.current_thread().name] * 2
     finally:
         stop.set()
         other.join()
-    assert _threads.split_bounds(64, 1) == [(0, 32), (32, 64)]
+    assert _threads.split_bounds(64, 5, 1) == [(0, 32), (32, 64)]
 
 
 def test_no_split_when_turned_off_or_small(monkeypatch):
     monkeypatch.setenv("CHAINRULE_THREADS", "1")
-    assert _threads.split_bounds(128, 1 << 30) == [(0, 128)]
+    assert _threads.split_bounds(128, 28, 1 << 20) == [(0, 128)]
     monkeypatch.delenv("CHAINRULE_THREADS")
-    assert _threads.split_bounds(128, 10) == [(0, 128)]  # too little work for a hand-over
-    assert _threads.split_bounds(8, 1 << 30) == [(0, 8)]  # halves under MIN_HALF samples
+    assert _threads.split_bounds(128, 28, 256 * 128) == [(0, 128)]  # LSTM H=64: too little work per step
+    assert _threads.split_bounds(128, 1, 512 * 128) == [(0, 128)]  # one step (a cell): not worth a hand-over
+    assert _threads.split_bounds(32, 28, 1 << 20) == [(0, 32)]  # halves under MIN_HALF samples
 
 
 @needs_openblas
 def test_single_threaded_blas_is_respected(split_small):
     backend.set_blas_threads(1)
-    assert _threads.split_bounds(64, 1) == [(0, 64)]
+    assert _threads.split_bounds(64, 5, 1) == [(0, 64)]
 
 
 @needs_openblas
@@ -129,3 +167,15 @@ def test_split_works_in_a_forked_child():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) < 1e-6
+
+
+@needs_openblas
+def test_the_benchmark_lstm_splits_and_a_small_one_does_not(monkeypatch):
+    monkeypatch.delenv("CHAINRULE_THREADS", raising=False)
+    previous = backend.set_blas_threads(2)
+    try:
+        assert _threads.split_bounds(128, 28, 4 * 128 * 128) == [(0, 64), (64, 128)]  # LSTM(28, 128), batch 128
+        assert _threads.split_bounds(128, 28, 3 * 128 * 128) == [(0, 64), (64, 128)]  # GRU(28, 128), batch 128
+        assert _threads.split_bounds(64, 28, 4 * 128 * 64) == [(0, 64)]  # batch 64: a tie, one thread
+    finally:
+        backend.set_blas_threads(previous)

@@ -30,10 +30,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from . import backend
 
-#: below this many gate numbers times steps (T * gates * N) one thread is faster than a hand-over
-MIN_WORK = 1 << 18
+# When halves pay (LSTM and GRU, forward + backward, each against one thread, alternating processes): at
+# about 25,000 gate numbers per half and step (LSTM H=96 or GRU H=128 at batch 128) the split starts to win;
+# at 16,000 (LSTM H=64 at batch 128, H=128 at batch 64) it ties or loses, up to 2x, because each NumPy call
+# then holds the GIL for a larger share of its time; with 16-sample halves (LSTM H=512 at batch 32) the
+# products lose more than the split wins.
+#: gate numbers per time step (both halves) below which one thread is faster
+MIN_STEP = 49152
 #: each half gets at least this many samples
-MIN_HALF = 16
+MIN_HALF = 32
+#: steps times gate numbers below which the hand-over (about 0.1 ms) does not pay (a single cell step)
+MIN_WORK = 1 << 19
 
 _lock = threading.Lock()  # held while the helper works for someone: one split at a time
 _pool: ThreadPoolExecutor | None = None
@@ -58,10 +65,11 @@ def _others_quiet() -> bool:
     return True
 
 
-def split_bounds(n: int, work: int) -> list:
-    """The sample ranges a loop over n samples with ``work`` numbers per pass should run in: [(0, n)], or
-    two halves when two cores may be used and the work pays for the hand-over."""
-    if n < 2 * MIN_HALF or work < MIN_WORK or os.environ.get("CHAINRULE_THREADS", "") == "1":
+def split_bounds(n: int, steps: int, per_step: int) -> list:
+    """The sample ranges a loop over ``steps`` time steps of n samples, ``per_step`` gate numbers each,
+    should run in: [(0, n)], or two halves when two cores may be used and the work pays for it."""
+    if (n < 2 * MIN_HALF or per_step < MIN_STEP or steps * per_step < MIN_WORK
+            or os.environ.get("CHAINRULE_THREADS", "") == "1"):
         return [(0, n)]
     threads = backend.blas_threads()
     if threads is None or threads < 2 or not _others_quiet():

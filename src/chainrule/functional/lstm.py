@@ -57,7 +57,7 @@ class LSTMLayer(_RecurrentLayer):
         T, n = xt.shape[:2]
         # the batch in one part, or two halves run at once on two cores (see chainrule._threads): samples
         # never mix in the recurrence, so each half is the same computation on fewer columns
-        self.bounds = split_bounds(n, T * 4 * H * n)
+        self.bounds = split_bounds(n, T, 4 * H * n)
         parts = run_parts(lambda lo, hi: _lstm_forward(w, xt[:, lo:hi], h0[lo:hi], c0[lo:hi], grad, dt, w_hr),
                           self.bounds)
         ax = 0 if self.batch_first else 1  # the batch axis of y
