@@ -179,3 +179,18 @@ def test_the_benchmark_lstm_splits_and_a_small_one_does_not(monkeypatch):
         assert _threads.split_bounds(64, 28, 4 * 128 * 64) == [(0, 64)]  # batch 64: a tie, one thread
     finally:
         backend.set_blas_threads(previous)
+
+
+@needs_openblas
+def test_chainrule_threads_2_vouches_for_other_threads(split_small, monkeypatch):
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        monkeypatch.setenv("CHAINRULE_THREADS", "2")
+        assert _threads.split_bounds(64, 5, 1) == [(0, 32), (32, 64)]
+        names = _threads.run_parts(lambda lo, hi: threading.current_thread().name, [(0, 1), (1, 2)])
+        assert names[0].startswith("chainrule-split") and names[1] == threading.current_thread().name
+    finally:
+        stop.set()
+        other.join()

@@ -14,12 +14,13 @@ rounding (BLAS may round a product over 64 columns on one thread differently fro
 and a given machine and thread setting always gives the same numbers. The LSTM benchmark's training
 step (2 cores) went from about 6,300 to 7,250 samples/s.
 
-When. Only where it pays and is allowed: NumPy's own OpenBLAS must be found (its thread count can be set),
-the BLAS must be allowed two threads or more (``OPENBLAS_NUM_THREADS=1`` or a threadpoolctl limit of 1 keeps
-everything on one core), the work must be large (a hand-over costs ~80 us on this machine), and the helper
-must be free (a second model running the same moment in another thread simply runs on one core).
-``CHAINRULE_THREADS=1`` turns the split off. The BLAS thread count is set to 1 while halves run and put
-back after; other threads of the program calling BLAS at that moment run single-threaded for that while.
+When. Only where it pays and is safe (:func:`split_bounds`): NumPy's own OpenBLAS must be found (its
+thread count can be set) and allowed two threads or more (``OPENBLAS_NUM_THREADS=1`` or a threadpoolctl
+limit of 1 keeps everything on one core); the layer must be big enough (measured thresholds below); and
+no other Python thread may be running, because the split parks OpenBLAS's idle workers, which is safe
+only when no other thread is inside a BLAS call (:func:`_others_quiet`). A notebook kernel has several
+threads, none of which calls BLAS: ``CHAINRULE_THREADS=2`` vouches for them. ``CHAINRULE_THREADS=1`` turns
+the split off. While halves run, the BLAS thread count is 1; it is put back after.
 """
 
 from __future__ import annotations
@@ -57,7 +58,10 @@ def _helper() -> ThreadPoolExecutor:
 
 def _others_quiet() -> bool:
     """No other Python thread is running that could be inside a BLAS call: parking OpenBLAS's workers
-    (:func:`backend.park_blas_threads`) needs that. tqdm's monitor thread only sleeps and checks bars."""
+    (:func:`backend.park_blas_threads`) needs that. tqdm's monitor thread only sleeps and checks bars.
+    ``CHAINRULE_THREADS=2`` vouches for all threads (a notebook kernel's, say, which never call BLAS)."""
+    if os.environ.get("CHAINRULE_THREADS", "") == "2":
+        return True
     for t in threading.enumerate():
         if t is threading.current_thread() or t.name.startswith("chainrule-split") or type(t).__name__ == "TMonitor":
             continue
