@@ -29,15 +29,27 @@ def split_small(monkeypatch):
     backend.set_blas_threads(previous)
 
 
-def _run(lstm, x, monkeypatch, split: bool):
+def _run(layer, x, monkeypatch, split: bool):
+    """Outputs, states, input and parameter gradients, and a no-grad forward, with or without the split."""
     monkeypatch.setenv("CHAINRULE_THREADS", "2" if split else "1")
     xt = cr.tensor(x, requires_grad=True)
-    y, (h, c) = lstm(xt)
-    (y.sum() + (h * h).sum() + 0.5 * c.sum()).backward()
-    out = [y.numpy().copy(), h.numpy().copy(), c.numpy().copy(), xt.grad.copy()]
-    out += [p.grad.copy() for p in lstm.parameters()]
-    lstm.zero_grad()
-    return out
+    y, state = layer(xt)
+    states = state if isinstance(state, tuple) else (state,)  # LSTM (h, c), GRU h
+    (y.sum() + sum((k + 1) * (s * s).sum() for k, s in enumerate(states))).backward()
+    out = [y.numpy().copy()] + [s.numpy().copy() for s in states] + [xt.grad.copy()]
+    out += [p.grad.copy() for p in layer.parameters()]
+    layer.zero_grad()
+    with cr.no_grad():  # the forward without saved arrays splits too
+        y, _ = layer(cr.tensor(x))
+    return out + [y.numpy().copy()]
+
+
+def _check_split_matches_one_thread(layer, batch_first, monkeypatch):
+    x = np.random.default_rng(1).standard_normal((9, 7, 5) if batch_first else (7, 9, 5)).astype(np.float32)
+    assert _threads.split_bounds(9, 7, 10) == [(0, 4), (4, 9)]  # the split really happens
+    whole, halves = _run(layer, x, monkeypatch, False), _run(layer, x, monkeypatch, True)
+    for a, b in zip(whole, halves):
+        np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-6)
 
 
 @needs_openblas
@@ -45,11 +57,7 @@ def _run(lstm, x, monkeypatch, split: bool):
 @pytest.mark.parametrize("proj", [0, 3])
 def test_split_lstm_matches_one_thread(split_small, monkeypatch, batch_first, proj):
     lstm = nn.LSTM(5, 6, num_layers=2, batch_first=batch_first, proj_size=proj, generator=0)
-    x = np.random.default_rng(1).standard_normal((9, 7, 5) if batch_first else (7, 9, 5)).astype(np.float32)
-    assert _threads.split_bounds(9, 7, 10) == [(0, 4), (4, 9)]
-    whole, halves = _run(lstm, x, monkeypatch, False), _run(lstm, x, monkeypatch, True)
-    for a, b in zip(whole, halves):
-        np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-6)
+    _check_split_matches_one_thread(lstm, batch_first, monkeypatch)
 
 
 @needs_openblas
@@ -62,28 +70,12 @@ def test_split_lstm_gradcheck_float64(split_small):
 
 
 
-def _run_gru(gru, x, monkeypatch, split: bool):
-    monkeypatch.setenv("CHAINRULE_THREADS", "2" if split else "1")
-    xt = cr.tensor(x, requires_grad=True)
-    y, h = gru(xt)
-    (y.sum() + (h * h).sum()).backward()
-    out = [y.numpy().copy(), h.numpy().copy(), xt.grad.copy()] + [p.grad.copy() for p in gru.parameters()]
-    gru.zero_grad()
-    with cr.no_grad():  # the forward without saved arrays splits too
-        out += [o.numpy().copy() for o in gru(cr.tensor(x))]
-    return out
-
-
 @needs_openblas
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_split_gru_matches_one_thread(split_small, monkeypatch, batch_first, bidirectional):
     gru = nn.GRU(5, 6, num_layers=2, batch_first=batch_first, bidirectional=bidirectional, generator=0)
-    x = np.random.default_rng(1).standard_normal((9, 7, 5) if batch_first else (7, 9, 5)).astype(np.float32)
-    assert _threads.split_bounds(9, 7, 10) == [(0, 4), (4, 9)]
-    whole, halves = _run_gru(gru, x, monkeypatch, False), _run_gru(gru, x, monkeypatch, True)
-    for a, b in zip(whole, halves):
-        np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-6)
+    _check_split_matches_one_thread(gru, batch_first, monkeypatch)
 
 
 @needs_openblas
