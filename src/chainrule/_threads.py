@@ -29,6 +29,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 from . import backend
 
 # When halves pay (LSTM and GRU, forward + backward, each against one thread, alternating processes): at
@@ -87,8 +89,9 @@ def run_parts(fn, args: list) -> list:
     Each part must touch only its own samples and must not call into chainrule's autograd. While two
     parts run, NumPy's OpenBLAS is single-threaded and its workers are parked (each thread is a core's
     worth of work already); the thread count is put back after. When the helper is busy (another thread
-    is splitting) or other threads have appeared, the parts run one after the other, same results.
-    An exception in either part is raised here, after both have stopped.
+    is splitting) or other threads have appeared since the bounds were chosen, the parts run one after
+    the other with BLAS as it is (the same math; the last bits may differ). An exception in either part
+    is raised here, after both have stopped.
     """
     if len(args) == 1:
         return [fn(*args[0])]
@@ -110,3 +113,20 @@ def run_parts(fn, args: list) -> list:
         return [first, second]
     finally:
         _lock.release()
+
+
+def join_parts(outs: list, axes: tuple) -> tuple:
+    """The parts' result tuples as one: entry j concatenated along ``axes[j]`` (samples side by side), or
+    summed where ``axes[j]`` is None (weight gradients); None entries stay None."""
+    if len(outs) == 1:
+        return tuple(outs[0])
+    joined = []
+    for j, ax in enumerate(axes):
+        vals = [o[j] for o in outs]
+        if vals[0] is None:
+            joined.append(None)
+        elif ax is None:
+            joined.append(sum(vals[1:], vals[0]))
+        else:
+            joined.append(np.concatenate(vals, axis=ax))
+    return tuple(joined)

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._threads import run_parts, split_bounds
+from .._threads import join_parts, run_parts, split_bounds
 from ._recurrent_base import (
     _check,
     _columns,
@@ -88,13 +88,8 @@ class GRULayer(_RecurrentLayer):
             return _gru_backward(p, self.w_ih, self.w_hh, gyp, None if gh_n is None else gh_n[lo:hi], needs)
 
         outs = run_parts(part, [(p, lo, hi) for p, (lo, hi) in zip(self.parts, self.bounds)])
-        if len(outs) == 1:
-            return outs[0]
         # the halves' input and state gradients side by side, their weight gradients summed
-        (gx, dh0, *gws), (gx2, dh0_2, *gws2) = outs
-        gx = None if gx is None else np.concatenate([gx, gx2], axis=0 if bf else 1)
-        gws = [None if g is None else g + g2 for g, g2 in zip(gws, gws2)]
-        return (gx, np.concatenate([dh0, dh0_2]), *gws)
+        return join_parts(outs, (0 if bf else 1, 0, None, None, None, None))
 
 
 class _Part(NamedTuple):

@@ -77,11 +77,11 @@ class Linear(Function):
         gw = gy.T @ x if needs[1] else None
         if len(needs) < 3:
             return gx, gw
-        gb = column_sums(gy) if needs[2] else None
+        gb = _column_sums(gy) if needs[2] else None
         return gx, gw, gb
 
 
-def column_sums(g: np.ndarray) -> np.ndarray:
+def _column_sums(g: np.ndarray) -> np.ndarray:
     """``g.sum(axis=0)`` of a 2-D array, as the product ones^T g for float32/64: BLAS's gemv reads g once
     at full speed (a (128, 512) float32 block: about 4 against 10 us for NumPy's sum)."""
     if g.dtype.char in "fd" and g.size >= 4096:

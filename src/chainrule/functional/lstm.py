@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._threads import run_parts, split_bounds
+from .._threads import join_parts, run_parts, split_bounds
 from ._recurrent_base import _check, _RecurrentLayer, _scratch, _state_grad
 
 
@@ -93,12 +93,8 @@ class LSTMLayer(_RecurrentLayer):
                                   needs[0], want_w, self.w_hr, r)
 
         outs = run_parts(part, [(k, lo, hi) for k, (lo, hi) in enumerate(self.bounds)])
-        gx, dh0, dc0, gw, gw_hr = outs[0]
-        if len(outs) > 1:  # the halves' input and state gradients side by side, their weight gradients summed
-            gx = None if gx is None else np.concatenate([o[0] for o in outs], axis=1)
-            dh0, dc0 = (np.concatenate([o[j] for o in outs]) for j in (1, 2))
-            gw = None if gw is None else gw + outs[1][3]
-            gw_hr = None if gw_hr is None else gw_hr + outs[1][4]
+        # the halves' input (T, n, I) and state gradients side by side, their weight gradients summed
+        gx, dh0, dc0, gw, gw_hr = join_parts(outs, (1, 0, 0, None, None))
         if gx is not None and self.batch_first:
             gx = gx.swapaxes(0, 1)
         gw_ih = gw_hh = gb = None
