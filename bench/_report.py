@@ -1,4 +1,5 @@
-"""Turn the gathered benchmark results into ``RESULTS.md``: setup, targets (met or not), tables, import time."""
+"""Turn the gathered benchmark results into ``RESULTS.md``: setup, targets (met or not), tables, import time,
+and the accuracy that ``bench/accuracy.py`` measured."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def _ratio(results, wl, lib, ref):
     return a["median"] / b["median"], a["min"] / b["max"], a["max"] / b["min"]
 
 
-def _targets(results, imports) -> list[tuple[str, str, str]]:
+def _targets(results, imports, accuracy=None) -> list[tuple[str, str, str]]:
     rows = []
 
     def speed(label, wl, ref, goal, ref_wl=None):
@@ -103,7 +104,39 @@ def _targets(results, imports) -> list[tuple[str, str, str]]:
                      "yes" if a["rss_mb"] <= b["rss_mb"] else "no"))  # fmt: skip
     else:
         rows.append(("Peak RSS of MLP training ≤ PyTorch's", "not measured", "n/a"))
+    runs = {r["name"]: r for r in (accuracy or {}).get("runs", [])}
+    for name, epochs in ACCURACY_RUNS.items():
+        r = runs.get(name)
+        label = f"{name} test accuracy ≥ {{}}" + (f" in {epochs} epochs" if epochs else "")
+        if r is None:
+            rows.append((label.format("target"), "not measured", "n/a"))
+        elif accuracy.get("quick"):
+            rows.append((label.format(f"{r['target']:.1%}"), f"{r['accuracy']:.2%} (--quick: random data)", "n/a"))
+        else:
+            rows.append((label.format(f"{r['target']:.1%}"), f"{r['accuracy']:.2%}",
+                         "yes" if r["accuracy"] >= r["target"] else "no"))  # fmt: skip
     return rows
+
+
+#: the accuracy targets: run name (as bench/accuracy.py names it) -> the epochs the target allows (None: any)
+ACCURACY_RUNS = {"MNIST MLP": 10, "MNIST CNN": 5, "Fashion-MNIST CNN": None}
+
+
+def _accuracy(accuracy: dict) -> list[str]:
+    how = ("trained by this run (`run.py --accuracy`)" if accuracy.get("source") == "this run" else
+           "as last recorded in `bench/ACCURACY.json`, not trained again by this run (`run.py --accuracy` does)")
+    lines = ["## Accuracy at benchmark speed", "",
+             f"chainrule's own `train.fit` on the real data (`bench/accuracy.py`), {how}: "
+             f"{accuracy['recorded']}, chainrule {accuracy['chainrule']}. The test set is used once, at the end.", "",
+             "| run | test accuracy | target | met | training time | hyperparameters |",
+             "| --- | ---: | ---: | --- | ---: | --- |"]  # fmt: skip
+    for r in accuracy["runs"]:
+        met = "yes" if r["accuracy"] >= r["target"] else "no"
+        lines.append(f"| {r['name']} | {r['accuracy']:.4f} | {r['target']:.3f} | {met} | {r['seconds']:.0f} s | "
+                     f"{r['hyper']} |")
+    if accuracy.get("quick"):
+        lines.append("\n(--quick: random data, numbers mean nothing)")
+    return lines + [""]
 
 
 def _setup(results, meta) -> list[str]:
@@ -145,7 +178,7 @@ def _setup(results, meta) -> list[str]:
     return out
 
 
-def render(results: dict, imports: dict | None, meta: dict) -> str:
+def render(results: dict, imports: dict | None, meta: dict, accuracy: dict | None = None) -> str:
     lines = ["# chainrule benchmarks", ""]
     lines.append("Written by `python bench/run.py`; see `bench/README.md` for what is measured and how.")
     if meta.get("quick"):
@@ -158,7 +191,7 @@ def render(results: dict, imports: dict | None, meta: dict) -> str:
                   "when the run started): other processes may have taken CPU time, so these numbers are noisy.**"]
     lines += ["", "## Setup", "", *_setup(results, meta), ""]
     lines += ["## Targets", "", "| target | chainrule measured | met |", "| --- | --- | --- |"]
-    lines += [f"| {t} | {m} | {ok} |" for t, m, ok in _targets(results, imports)]
+    lines += [f"| {t} | {m} | {ok} |" for t, m, ok in _targets(results, imports, accuracy)]
     lines += ["", "Ratios are of medians; the range pairs the worst and best chunks of both sides.", ""]
     for wl, title in TITLES.items():
         per = results.get(wl)
@@ -189,6 +222,8 @@ def render(results: dict, imports: dict | None, meta: dict) -> str:
         lines.append("")
     if imports:
         lines += _imports(imports)
+    if accuracy:
+        lines += _accuracy(accuracy)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -1,7 +1,10 @@
 """Accuracy at benchmark speed: train the benchmark's networks on the real data and record test accuracy.
 
-    python bench/accuracy.py --data-dir ../shared/datasets      # writes bench/ACCURACY.md
+    python bench/accuracy.py --data-dir ../shared/datasets      # writes bench/ACCURACY.md and ACCURACY.json
     python bench/accuracy.py --quick                            # a smoke test on tiny random data
+
+``bench/run.py`` puts the figures of ``ACCURACY.json`` into ``RESULTS.md`` (``run.py --accuracy`` runs them
+again first).
 
 The networks are those of ``bench/_chainrule.py`` (the MLP 784-512-512-10 and the small CNN), trained
 with chainrule's own ``train.fit``: SGD with momentum 0.9, batch 128, cross-entropy, the learning rate
@@ -12,6 +15,8 @@ written next to its figure.
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import sys
 import time
 from pathlib import Path
@@ -64,30 +69,45 @@ def run(name: str, root, quick: bool, seed: int = 0) -> dict:
     return dict(name=name, accuracy=acc, target=target, seconds=seconds, hyper=hyper, train=len(x_tr), test=len(x_te))
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", default="/work/shared/datasets")
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "ACCURACY.md"))
-    ap.add_argument("--quick", action="store_true", help="tiny random data, one epoch: a smoke test")
-    ap.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
-    args = ap.parse_args(argv)
-    rows = [run(name, args.data_dir, args.quick) for name in args.runs]
+def record(names, root, quick: bool) -> dict:
+    """Train the named runs; the record ``ACCURACY.json`` holds (and ``run.py`` reports)."""
+    rows = [run(name, root, quick) for name in names]
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return dict(recorded=when, chainrule=cr.__version__, quick=quick, runs=rows)
+
+
+def markdown(rec: dict) -> str:
     lines = ["# Accuracy at benchmark speed", "",
              "Written by `python bench/accuracy.py --data-dir DIR` (chainrule's own `train.fit`, on the original "
-             "IDX files, 60,000 training and 10,000 test images; the test set is used once, at the end).", "",
+             "IDX files, 60,000 training and 10,000 test images; the test set is used once, at the end). "
+             f"Recorded {rec['recorded']}, chainrule {rec['chainrule']}.", "",
              "| run | test accuracy | target | met | training time | hyperparameters |",
-             "| --- | ---: | ---: | --- | ---: | --- |"]
-    for r in rows:
+             "| --- | ---: | ---: | --- | ---: | --- |"]  # fmt: skip
+    for r in rec["runs"]:
         met = "yes" if r["accuracy"] >= r["target"] else "no"
         lines.append(f"| {r['name']} | {r['accuracy']:.4f} | {r['target']:.3f} | {met} | {r['seconds']:.0f} s | "
                      f"{r['hyper']} |")
-    if args.quick:
+    if rec["quick"]:
         lines.append("\n(--quick: random data, numbers mean nothing)")
-    text = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default="/work/shared/datasets")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "ACCURACY.md"),
+                    help="the markdown table to write; the same figures go to the .json file beside it")
+    ap.add_argument("--quick", action="store_true", help="tiny random data, one epoch: a smoke test")
+    ap.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
+    args = ap.parse_args(argv)
+    rec = record(args.runs, args.data_dir, args.quick)
+    text = markdown(rec)
     from chainrule._atomic import atomic_write
 
     with atomic_write(args.out, "w") as f:
         f.write(text)
+    with atomic_write(Path(args.out).with_suffix(".json"), "w") as f:
+        json.dump(rec, f, indent=1)
     print(text)
     return 0
 

@@ -1,7 +1,7 @@
 """Run every benchmark and write ``bench/RESULTS.md``: the one command.
 
     python bench/run.py [--quick] [--data-dir DIR] [--out bench/RESULTS.md] [--workloads ...] [--libs ...]
-                        [--reps N] [--threads N] [--json FILE] [--from-json FILE]
+                        [--reps N] [--threads N] [--json FILE] [--from-json FILE] [--accuracy]
 
 For each workload, each library's runner is started as a separate process, in turn (chainrule, torch,
 sklearn, numpy, chainrule, torch, ...), ``--reps`` times, every process with the same environment (the
@@ -9,6 +9,11 @@ thread variables OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS all s
 Each process warms up, then times a few chunks of steps and prints one JSON line (see ``_common.py``);
 this script gathers the lines, takes medians and writes the report. ``--quick`` runs a handful of steps
 on small random data: it checks that everything runs, its numbers mean nothing.
+
+The report also carries the accuracy of the benchmark's networks trained on the real data: the figures
+``bench/accuracy.py`` last recorded in ``bench/ACCURACY.json`` (with their date), or, with ``--accuracy``,
+figures from training them again first (about 8 minutes; ``--data-dir`` then names the folder holding
+``mnist/`` and ``fashion-mnist/``).
 """
 
 from __future__ import annotations
@@ -57,6 +62,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=None, help="steps per chunk (default: per workload)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="BLAS / OpenMP threads, for all")
     p.add_argument("--timeout", type=float, default=900, help="seconds before a process is given up on")
+    p.add_argument("--accuracy", action="store_true",
+                   help="train the accuracy runs first (bench/accuracy.py, about 8 min) and report them")
+    p.add_argument("--accuracy-json", default=str(HERE / "ACCURACY.json"),
+                   help="the accuracy record to report without --accuracy (default bench/ACCURACY.json)")
     a = p.parse_args(argv)
     if a.quick:
         a.reps = a.reps or 1
@@ -180,11 +189,42 @@ def gather(raw: list[dict]) -> dict:
     return results
 
 
+def _write(path, text: str) -> None:
+    from chainrule._atomic import atomic_write  # a report is never left half-written
+
+    with atomic_write(path, "w") as f:
+        f.write(text)
+
+
+def read_accuracy(path) -> dict | None:
+    """The record ``bench/accuracy.py`` wrote, or None when there is none (or it is unreadable)."""
+    try:
+        rec = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return {**rec, "source": "recorded"} if isinstance(rec, dict) and rec.get("runs") else None
+
+
+def run_accuracy(a, env) -> dict | None:
+    """Train the accuracy runs now (bench/accuracy.py in its own process, before the timed runs), which
+    also updates bench/ACCURACY.md and .json (``--quick``: one tiny run, written beside ``--out``)."""
+    out = Path(a.out).with_name("ACCURACY.md") if a.quick else HERE / "ACCURACY.md"
+    cmd = [sys.executable, str(HERE / "accuracy.py"), "--data-dir", str(a.data_dir or DEFAULT_DATA), "--out", str(out)]
+    cmd += ["--quick", "--runs", "MNIST MLP"] if a.quick else []
+    print("accuracy runs (bench/accuracy.py) ...", file=sys.stderr, flush=True)
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        print(f"accuracy runs failed:\n{p.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return {**json.loads(out.with_suffix(".json").read_text()), "source": "this run"}
+
+
 def main(argv=None) -> int:
     a = parse_args(argv)
     if a.from_json:  # write the report again from an earlier run's raw lines, running nothing
         data = json.loads(Path(a.from_json).read_text())
-        Path(a.out).write_text(_report.render(gather(data["lines"]), data["imports"], data["meta"]))
+        text = _report.render(gather(data["lines"]), data["imports"], data["meta"], data.get("accuracy"))
+        _write(a.out, text)
         print(f"wrote {a.out}", file=sys.stderr)
         return 0
     env = bench_env(a.threads)
@@ -195,6 +235,7 @@ def main(argv=None) -> int:
     if load_start and load_start[0] > 0.5 and not a.quick:
         print(f"warning: load average {load_start[0]:.2f}: other work is running, timings will be noisy",
               file=sys.stderr)  # fmt: skip
+    accuracy = run_accuracy(a, env) if a.accuracy else read_accuracy(a.accuracy_json)
     raw: list[dict] = []
     for wl in a.workloads:
         if wl == "import":
@@ -231,10 +272,10 @@ def main(argv=None) -> int:
         "data_dir": a.data_dir,
         "missing_libs": missing,
     }
-    text = _report.render(results, imports, meta)
-    Path(a.out).write_text(text)
+    text = _report.render(results, imports, meta, accuracy)
+    _write(a.out, text)
     if a.json:
-        Path(a.json).write_text(json.dumps({"meta": meta, "lines": raw, "imports": imports}, indent=1))
+        _write(a.json, json.dumps({"meta": meta, "lines": raw, "imports": imports, "accuracy": accuracy}, indent=1))
     print(f"wrote {a.out}", file=sys.stderr)
     return 0
 

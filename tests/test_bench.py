@@ -56,11 +56,16 @@ def test_runner_prints_one_json_line(lib, workload):
 def test_run_quick_writes_the_report(tmp_path):
     out, raw = tmp_path / "RESULTS.md", tmp_path / "raw.json"
     p = subprocess.run([sys.executable, str(BENCH / "run.py"), "--quick", "--libs", "chainrule", "numpy",
-                        "--workloads", "mlp_train", "import", "--threads", "1", "--out", str(out), "--json", str(raw)],
+                        "--workloads", "mlp_train", "import", "--threads", "1", "--out", str(out), "--json", str(raw),
+                        "--accuracy"],
                        capture_output=True, text=True, timeout=300)  # fmt: skip
     assert p.returncode == 0, p.stderr
     text = out.read_text()
     assert "Quick mode" in text and "## Targets" in text and "## MLP training" in text
+    # --accuracy trained the (quick) accuracy run first, beside the report, and reported it as this run's
+    assert (tmp_path / "ACCURACY.md").exists() and (tmp_path / "ACCURACY.json").exists()
+    assert "## Accuracy at benchmark speed" in text and "trained by this run" in text
+    assert "| MNIST MLP test accuracy ≥ 98.2% in 10 epochs |" in text and "(--quick: random data) | n/a |" in text
     assert "OMP_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1, MKL_NUM_THREADS=1" in text
     assert "GEMM-only ceiling" in text and "## Import time" in text
     assert "| `import chainrule` < 0.15 s |" in text
@@ -89,8 +94,15 @@ def test_report_judges_targets_honestly():
     meta = {"started": 0, "seconds": 60, "load_start": (1.0, 1.0, 1.0), "load_end": None, "threads": 2,
             "thread_env": {k: "2" for k in run.C.THREAD_VARS}, "reps": 3, "chunks": 3, "steps": None,
             "quick": False, "data_dir": None, "missing_libs": []}  # fmt: skip
-    text = _report.render(results, imports, meta)
+    accuracy = {"recorded": "2026-01-01 00:00 UTC", "chainrule": "x", "quick": False, "source": "recorded", "runs": [
+        {"name": "MNIST MLP", "accuracy": 0.9819, "target": 0.982, "seconds": 20, "hyper": "h"},
+        {"name": "Fashion-MNIST CNN", "accuracy": 0.92, "target": 0.91, "seconds": 300, "hyper": "h"}]}  # fmt: skip
+    text = _report.render(results, imports, meta, accuracy)
     rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert rows["MNIST MLP test accuracy ≥ 98.2% in 10 epochs"].endswith("| 98.19% | no |")  # just under
+    assert rows["Fashion-MNIST CNN test accuracy ≥ 91.0%"].endswith("| 92.00% | yes |")
+    assert rows["MNIST CNN test accuracy ≥ target in 5 epochs"].endswith("| not measured | n/a |")
+    assert "not trained again by this run" in text and "2026-01-01 00:00 UTC" in text
     assert rows["MLP training ≥ 1.0× PyTorch"].endswith("| no |")  # 0.75
     assert rows["MLP training ≥ 0.75 of the GEMM-only ceiling"].endswith("| no |")  # 0.5
     assert rows["MLP training ≥ 1.5× scikit-learn"].endswith("| yes |")  # 2.0
@@ -119,3 +131,13 @@ def test_accuracy_script_quick(tmp_path):
     assert accuracy.main(["--quick", "--out", str(out), "--runs", "MNIST MLP"]) == 0
     text = out.read_text()
     assert "| MNIST MLP |" in text and "random data" in text
+    rec = json.loads(out.with_suffix(".json").read_text())
+    assert rec["quick"] is True and [r["name"] for r in rec["runs"]] == ["MNIST MLP"]
+    assert 0.0 <= rec["runs"][0]["accuracy"] <= 1.0
+    assert run.read_accuracy(out.with_suffix(".json"))["source"] == "recorded"
+
+
+def test_a_missing_or_broken_accuracy_record_is_left_out(tmp_path):
+    assert run.read_accuracy(tmp_path / "none.json") is None
+    (tmp_path / "bad.json").write_text("{not json")
+    assert run.read_accuracy(tmp_path / "bad.json") is None
