@@ -211,3 +211,31 @@ def test_regression_targets_are_float64_inside_and_float32_outside(tmp_path):
     assert load_csv(path, "y").y_train.dtype == np.float32
     inner = _load_table(path, "y", 0.2, 0, None)
     assert inner.y_train.dtype == np.float64 and (inner.y_train % 1 == 0.25).all()
+
+
+def test_read_features_prepares_new_rows_like_the_training_rows(tmp_path):
+    text, x, kinds = iris_like()
+    d = load_csv(write(tmp_path, text), target="species", test_fraction=0.25, seed=1)
+    # the same rows, columns shuffled, no target column: the same standardised features as load_csv gave
+    rows = ["width,sepal,petal"] + [f"{c:.4f},{a:.4f},{b:.4f}" for a, b, c in x]
+    new = d.read_features(write(tmp_path, "\n".join(rows) + "\n", "new.csv"))
+    assert new.dtype == np.float32 and new.shape == (60, 3)
+    expected = (np.round(x, 4) - d.standardizer.mean) / d.standardizer.scale
+    np.testing.assert_allclose(new, expected, rtol=1e-5, atol=1e-6)
+    # rows of the training file itself come back as load_csv standardised them (the target is ignored)
+    both = np.sort(np.concatenate([d.x_train, d.x_test]), axis=0)
+    np.testing.assert_allclose(np.sort(d.read_features(tmp_path / "t.csv"), axis=0), both, atol=1e-6)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sepal,width\n1,2\n", "missing feature column(s) petal"),
+    ("sepal,petal,width\n1,2,x\n", "line 2"),
+    ("sepal,petal,width\n1,nan,3\n", "NaN"),
+])  # fmt: skip
+def test_read_features_names_what_is_wrong(tmp_path, text, message):
+    d = load_csv(write(tmp_path, iris_like()[0]), target="species")
+    with pytest.raises(DataError) as e:
+        d.read_features(write(tmp_path, text, "new.csv"))
+    assert message in str(e.value) and "new.csv" in str(e.value)
+    with pytest.raises(MissingFileError):
+        d.read_features(tmp_path / "absent.csv")

@@ -44,7 +44,7 @@ class TabularData:
     classes : the original label of each class id (ints or strings); empty for regression
     feature_names : the D feature column names, in file order
     target : the target column's name
-    standardizer : the fitted :class:`Standardizer` (apply it to new rows before predicting)
+    standardizer : the fitted :class:`Standardizer` (:meth:`read_features` applies it to new rows)
     path : the file read
     """
 
@@ -66,6 +66,33 @@ class TabularData:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    def read_features(self, path: str | os.PathLike) -> np.ndarray:
+        """The rows of another CSV file, ready for the model trained on this data: its columns named in
+        ``feature_names`` (in any order; others, the target included, are ignored), standardised with the
+        training statistics, as float32 of shape (N, D).
+
+        Raises MissingFileError, FileFormatError, or DataError (a missing feature column, a non-numeric,
+        NaN or infinite value), each naming the file and, for a bad value, its line.
+
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "train.csv").write_text("a,b,kind\\n1,2,x\\n2,1,y\\n3,3,x\\n4,0,y\\n0,5,x\\n")
+        >>> _ = (d / "new.csv").write_text("b,a\\n2,1\\n0,4\\n")  # no target column, columns swapped
+        >>> data = load_csv(d / "train.csv", target="kind", test_fraction=0.4)
+        >>> x = data.read_features(d / "new.csv")
+        >>> x.shape, x.dtype
+        ((2, 2), dtype('float32'))
+        """
+        path = Path(os.fspath(path)).expanduser()
+        x = read_features(path, list(self.feature_names))
+        if not np.isfinite(x).all():
+            raise DataError(f"{path}: the feature columns hold NaN or infinite values")
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = self.standardizer.transform(x)
+        if not (np.isfinite(z).all() and np.abs(z).max(initial=0.0) <= _F32_MAX):
+            raise DataError(f"{path}: feature values too large to standardise in float32")
+        return z.astype(np.float32)
 
 
 _DELIMITERS = (",", ";", "\t")
