@@ -122,21 +122,26 @@ def _targets(results, imports, accuracy=None) -> list[tuple[str, str, str]]:
 ACCURACY_RUNS = {"MNIST MLP": 10, "MNIST CNN": 5, "Fashion-MNIST CNN": None}
 
 
-def _accuracy(accuracy: dict) -> list[str]:
-    how = ("trained by this run (`run.py --accuracy`)" if accuracy.get("source") == "this run" else
-           "as last recorded in `bench/ACCURACY.json`, not trained again by this run (`run.py --accuracy` does)")
-    lines = ["## Accuracy at benchmark speed", "",
-             f"chainrule's own `train.fit` on the real data (`bench/accuracy.py`), {how}: "
-             f"{accuracy['recorded']}, chainrule {accuracy['chainrule']}. The test set is used once, at the end.", "",
-             "| run | test accuracy | target | met | training time | hyperparameters |",
+def accuracy_table(rec: dict) -> list[str]:
+    """The markdown table of an accuracy record (``bench/accuracy.py``'s), for ACCURACY.md and RESULTS.md."""
+    lines = ["| run | test accuracy | target | met | training time | hyperparameters |",
              "| --- | ---: | ---: | --- | ---: | --- |"]  # fmt: skip
-    for r in accuracy["runs"]:
+    for r in rec["runs"]:
         met = "yes" if r["accuracy"] >= r["target"] else "no"
         lines.append(f"| {r['name']} | {r['accuracy']:.4f} | {r['target']:.3f} | {met} | {r['seconds']:.0f} s | "
                      f"{r['hyper']} |")
-    if accuracy.get("quick"):
+    if rec.get("quick"):
         lines.append("\n(--quick: random data, numbers mean nothing)")
-    return lines + [""]
+    return lines
+
+
+def _accuracy(accuracy: dict) -> list[str]:
+    how = ("trained by this run (`run.py --accuracy`)" if accuracy.get("source") == "this run" else
+           "as last recorded in `bench/ACCURACY.json`, not trained again by this run (`run.py --accuracy` does)")
+    return ["## Accuracy at benchmark speed", "",
+            f"chainrule's own `train.fit` on the real data (`bench/accuracy.py`), {how}: "
+            f"{accuracy['recorded']}, chainrule {accuracy['chainrule']}. The test set is used once, at the end.", "",
+            *accuracy_table(accuracy), ""]
 
 
 def _setup(results, meta) -> list[str]:

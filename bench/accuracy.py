@@ -26,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _chainrule as R  # noqa: E402  (the benchmark's networks)
+import _report  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 import chainrule.functional as F  # noqa: E402
@@ -80,15 +81,7 @@ def markdown(rec: dict) -> str:
     lines = ["# Accuracy at benchmark speed", "",
              "Written by `python bench/accuracy.py --data-dir DIR` (chainrule's own `train.fit`, on the original "
              "IDX files, 60,000 training and 10,000 test images; the test set is used once, at the end). "
-             f"Recorded {rec['recorded']}, chainrule {rec['chainrule']}.", "",
-             "| run | test accuracy | target | met | training time | hyperparameters |",
-             "| --- | ---: | ---: | --- | ---: | --- |"]  # fmt: skip
-    for r in rec["runs"]:
-        met = "yes" if r["accuracy"] >= r["target"] else "no"
-        lines.append(f"| {r['name']} | {r['accuracy']:.4f} | {r['target']:.3f} | {met} | {r['seconds']:.0f} s | "
-                     f"{r['hyper']} |")
-    if rec["quick"]:
-        lines.append("\n(--quick: random data, numbers mean nothing)")
+             f"Recorded {rec['recorded']}, chainrule {rec['chainrule']}.", "", *_report.accuracy_table(rec)]
     return "\n".join(lines) + "\n"
 
 
