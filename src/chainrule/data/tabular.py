@@ -85,14 +85,7 @@ class TabularData:
         ((2, 2), dtype('float32'))
         """
         path = Path(os.fspath(path)).expanduser()
-        x = read_features(path, list(self.feature_names))
-        if not np.isfinite(x).all():
-            raise DataError(f"{path}: the feature columns hold NaN or infinite values")
-        with np.errstate(over="ignore", invalid="ignore"):
-            z = self.standardizer.transform(x)
-        if not (np.isfinite(z).all() and np.abs(z).max(initial=0.0) <= _F32_MAX):
-            raise DataError(f"{path}: feature values too large to standardise in float32")
-        return z.astype(np.float32)
+        return _standardised(path, self.standardizer, read_features(path, list(self.feature_names)))[0]
 
 
 _DELIMITERS = (",", ";", "\t")
@@ -468,10 +461,17 @@ def _load_table(path: Path, target: str, test_fraction: float, seed, task: str |
         scaler.fit(x[train])
     except DataError as exc:
         raise DataError(f"{path}: {exc}") from None
+    x_train, x_test = _standardised(path, scaler, x[train], x[test])
+    return TabularData(x_train, p.y[train], x_test, p.y[test], p.task, p.classes, tuple(p.names), target, scaler,
+                       str(path))
+
+
+def _standardised(path: Path, scaler: Standardizer, *parts: np.ndarray) -> list[np.ndarray]:
+    """The float64 feature blocks standardised by the fitted ``scaler``, as float32; a DataError naming the
+    file if a value leaves float32's range."""
     with np.errstate(over="ignore", invalid="ignore"):
-        x_train, x_test = scaler.transform(x[train]), scaler.transform(x[test])
-    for part in (x_train, x_test):
+        out = [scaler.transform(part) for part in parts]
+    for part in out:
         if not (np.isfinite(part).all() and np.abs(part).max(initial=0.0) <= _F32_MAX):
             raise DataError(f"{path}: feature values too large to standardise in float32")
-    return TabularData(x_train.astype(np.float32), p.y[train], x_test.astype(np.float32), p.y[test], p.task,
-                       p.classes, tuple(p.names), target, scaler, str(path))
+    return [part.astype(np.float32) for part in out]
