@@ -141,3 +141,12 @@ def test_a_missing_or_broken_accuracy_record_is_left_out(tmp_path):
     assert run.read_accuracy(tmp_path / "none.json") is None
     (tmp_path / "bad.json").write_text("{not json")
     assert run.read_accuracy(tmp_path / "bad.json") is None
+
+
+def test_failed_accuracy_runs_leave_the_section_out_and_say_why(tmp_path, capsys):
+    before = (BENCH / "ACCURACY.json").read_bytes() if (BENCH / "ACCURACY.json").exists() else None
+    a = run.parse_args(["--accuracy", "--data-dir", str(tmp_path), "--out", str(tmp_path / "R.md")])
+    assert run.run_accuracy(a, run.bench_env(1)) is None  # no MNIST in an empty folder: the runs fail
+    assert "accuracy runs failed" in capsys.readouterr().err
+    after = (BENCH / "ACCURACY.json").read_bytes() if (BENCH / "ACCURACY.json").exists() else None
+    assert after == before  # the recorded figures are untouched
