@@ -61,6 +61,30 @@ def test_max_pool_gradient_goes_to_one_element_per_window():
     np.testing.assert_array_equal(x.grad[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]])
 
 
+def test_a_nan_window_sends_its_gradient_to_its_last_nan():
+    nan = np.nan
+    x = cr.tensor(np.array([[[[1, nan, 7, 2],
+                              [nan, 3, 5, 8]]]], dtype=np.float32), requires_grad=True)  # fmt: skip
+    y = F.max_pool2d(x, 2)
+    y.sum().backward()
+    assert np.isnan(y.numpy()[0, 0, 0, 0]) and y.numpy()[0, 0, 0, 1] == 8
+    # the NaN window: its last NaN in row-major order (as PyTorch); the other: its max
+    np.testing.assert_array_equal(np.asarray(x.grad)[0, 0], [[0, 0, 0, 0], [1, 0, 0, 1]])
+
+
+@pytest.mark.parametrize("k, s, p, shape", CASES)
+def test_max_pool_with_nans_matches_torch(k, s, p, shape, rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[rng.random(shape) < 0.2] = np.nan
+    g = rng.standard_normal(F.max_pool2d(cr.tensor(x), k, s, p).shape).astype(np.float32)
+    xc = cr.tensor(x, requires_grad=True)
+    F.max_pool2d(xc, k, s, p).backward(cr.tensor(g))
+    xt = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(xt, k, s, p).backward(torch.tensor(g))
+    np.testing.assert_allclose(np.asarray(xc.grad), xt.grad.numpy(), atol=1e-6)
+
+
 def test_gradient_layout_mismatch(rng):
     """A C-ordered gradient arriving at a channels-last input gives the same result."""
     x = rng.standard_normal((2, 3, 6, 4))

@@ -149,6 +149,18 @@ def _first_max(arrays: list) -> tuple:
     return best, (np.zeros(best.shape, dtype=np.uint8) if idx is None else idx)
 
 
+def _point_at_last_nan(rows: list, y: np.ndarray, row_of: np.ndarray, col_of: tuple) -> None:
+    """For the windows whose max y is NaN, point (row_of, col_of) at the window's last NaN in row-major
+    order, the element PyTorch sends the gradient to (comparisons with NaN are false, so the first-max
+    search left them at an arbitrary element)."""
+    nan_y = np.isnan(y)
+    for a, row in enumerate(rows):
+        for b, v in enumerate(row):
+            here = nan_y & np.isnan(v)
+            np.putmask(row_of, here, a)  # later (a, b) overwrite earlier ones: the last NaN wins
+            np.putmask(col_of[a], here, b)
+
+
 class MaxPool2d(_Pool2d):
     """y = max over each window; the gradient goes to the first maximum of the window.
 
@@ -157,6 +169,7 @@ class MaxPool2d(_Pool2d):
     y[n, c, i, j] = max_{a, b} xp[n, c, i*sh + a*dh, j*sw + b*dw]  (xp padded with -inf);
     dL/dx[n, c, i*sh + a*dh, j*sw + b*dw] += dL/dy[n, c, i, j] for (a, b) the first maximum (row-major),
     and 0 for the other pixels of the window.
+    A window holding NaN gives NaN, and its gradient goes to its last NaN (row-major), as in PyTorch.
     """
 
     def forward(self, x):
@@ -169,6 +182,8 @@ class MaxPool2d(_Pool2d):
         # along each window row: the row's max and the column of its first max; then across the rows
         row_max, self.col_of = zip(*(_first_max(row) for row in rows))
         y, self.row_of = _first_max(list(row_max))
+        if y.dtype.kind == "f" and np.isnan(np.maximum.reduce(y, axis=None)):  # one cheap pass: a NaN anywhere?
+            _point_at_last_nan(rows, y, self.row_of, self.col_of)
         return y
 
     def backward(self, gy):
