@@ -1,4 +1,5 @@
-"""The two-core batch split of the fused LSTM and GRU (chainrule._threads): same results, errors raised, BLAS back."""
+"""The two-core batch split of the fused LSTM, GRU and RNN (chainrule._threads): same results, errors raised,
+BLAS back."""
 
 import os
 import subprocess
@@ -12,7 +13,7 @@ import chainrule as cr
 from chainrule import _threads, backend, nn
 from chainrule.autograd.gradcheck import gradcheck
 from chainrule.functional.gru import gru_layer
-from chainrule.functional.recurrent import lstm_layer
+from chainrule.functional.recurrent import lstm_layer, rnn_layer
 
 needs_openblas = pytest.mark.skipif(backend.blas_threads() is None, reason="NumPy is not built on its own OpenBLAS")
 
@@ -22,6 +23,7 @@ def split_small(monkeypatch):
     """Split even tiny batches, on a BLAS allowed two threads."""
     monkeypatch.setattr(_threads, "MIN_WORK", 0)
     monkeypatch.setattr(_threads, "MIN_STEP", 0)
+    monkeypatch.setattr(_threads, "MIN_STEP_RNN", 0)
     monkeypatch.setattr(_threads, "MIN_HALF", 1)
     monkeypatch.delenv("CHAINRULE_THREADS", raising=False)
     previous = backend.set_blas_threads(2)
@@ -34,7 +36,7 @@ def _run(layer, x, monkeypatch, split: bool):
     monkeypatch.setenv("CHAINRULE_THREADS", "2" if split else "1")
     xt = cr.tensor(x, requires_grad=True)
     y, state = layer(xt)
-    states = state if isinstance(state, tuple) else (state,)  # LSTM (h, c), GRU h
+    states = state if isinstance(state, tuple) else (state,)  # LSTM (h, c), GRU and RNN h
     (y.sum() + sum((k + 1) * (s * s).sum() for k, s in enumerate(states))).backward()
     out = [y.numpy().copy()] + [s.numpy().copy() for s in states] + [xt.grad.copy()]
     out += [p.grad.copy() for p in layer.parameters()]
@@ -87,6 +89,26 @@ def test_split_gru_gradcheck_float64(split_small, batch_first):
     assert _threads.split_bounds(6, 4, 1) == [(0, 3), (3, 6)]
     assert gradcheck(lambda *a: sum(o.sum() * (k + 1) for k, o in enumerate(gru_layer(*a, batch_first=batch_first))),
                      *args)
+
+@needs_openblas
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_split_rnn_matches_one_thread(split_small, monkeypatch, batch_first, nonlinearity):
+    rnn = nn.RNN(5, 6, num_layers=2, nonlinearity=nonlinearity, batch_first=batch_first, bidirectional=True,
+                 generator=0)  # fmt: skip
+    _check_split_matches_one_thread(rnn, batch_first, monkeypatch)
+
+
+@needs_openblas
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_split_rnn_gradcheck_float64(split_small, batch_first):
+    rng = np.random.default_rng(4)
+    args = [cr.tensor(rng.standard_normal(s), requires_grad=True)
+            for s in ((6, 4, 3) if batch_first else (4, 6, 3), (6, 2), (2, 3), (2, 2), (2,), (2,))]
+    assert _threads.split_bounds(6, 4, 1) == [(0, 3), (3, 6)]
+    assert gradcheck(lambda *a: sum(o.sum() * (k + 1) for k, o in enumerate(rnn_layer(*a, batch_first=batch_first))),
+                     *args)
+
 
 @needs_openblas
 def test_split_puts_blas_threads_back_and_raises_errors(split_small):
@@ -169,6 +191,9 @@ def test_the_benchmark_lstm_splits_and_a_small_one_does_not(monkeypatch):
         assert _threads.split_bounds(128, 28, 4 * 128 * 128) == [(0, 64), (64, 128)]  # LSTM(28, 128), batch 128
         assert _threads.split_bounds(128, 28, 3 * 128 * 128) == [(0, 64), (64, 128)]  # GRU(28, 128), batch 128
         assert _threads.split_bounds(64, 28, 4 * 128 * 64) == [(0, 64)]  # batch 64: a tie, one thread
+        rnn = _threads.MIN_STEP_RNN  # the RNN's own threshold: 256 units split at batch 128, 128 units do not
+        assert _threads.split_bounds(128, 28, 256 * 128, min_step=rnn) == [(0, 64), (64, 128)]
+        assert _threads.split_bounds(128, 28, 128 * 128, min_step=rnn) == [(0, 128)]
     finally:
         backend.set_blas_threads(previous)
 

@@ -29,7 +29,7 @@ tanh is not computed as 2 sigmoid(2z) - 1, though one exp pass would then serve 
 faster): its absolute error of ~6e-8 is a large relative error on small activations (tanh(1e-6) 7% off
 in float32, and below 5e-8 exactly 0), where ``np.tanh`` is as accurate as PyTorch.
 
-The LSTM runs big batches as two halves side by side on two cores (:mod:`chainrule._threads`): its
+The three run big batches as two halves side by side on two cores (:mod:`chainrule._threads`): their
 exp and tanh work, single-core in NumPy, is about half of every step.
 
 Layout seen from outside: x is (T, N, I), or (N, T, I) with ``batch_first``; h0 and c0 are (N, H);
@@ -38,8 +38,12 @@ weights are PyTorch's: W_ih (G*H, I), W_hh (G*H, H), biases (G*H,).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
+from .. import _threads
+from .._threads import join_parts, run_parts, split_bounds
 from ..errors import ArgumentError
 from ._recurrent_base import (
     _check,
@@ -72,37 +76,78 @@ class RNNLayer(_RecurrentLayer):
         self.nonlinearity, self.batch_first = nonlinearity, batch_first
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
-        xt = _time_major(x, self.batch_first)
-        a = _project(xt, w_ih, None if b_ih is None else b_ih + b_hh)
-        T, H, N = a.shape
-        hs = np.empty((T + 1, H, N), dtype=a.dtype)  # h_0 .. h_T, each (H, N)
-        hs[0] = h0.T
-        with np.errstate(over="ignore"):  # in tanh, exp(-2z) = inf gives -1 exactly
-            for t in range(T):
-                z = np.matmul(w_hh, hs[t], out=hs[t + 1])
-                z += a[t]
-                if self.nonlinearity == "tanh":
-                    np.tanh(z, out=z)
-                else:
-                    np.maximum(z, 0, out=z)
-        _scratch.give(a)
-        self.xt, self.hs, self.w_ih, self.w_hh = xt, hs, w_ih, w_hh
-        return _outputs(hs, self.batch_first), hs[T].T.copy()
+        bias = None if b_ih is None else b_ih + b_hh
+        bf, H = self.batch_first, w_hh.shape[0]
+        T, N = (x.shape[1], x.shape[0]) if bf else x.shape[:2]
+        # the batch in one part, or two halves run at once on two cores (see chainrule._threads)
+        self.bounds = split_bounds(N, T, H * N, min_step=_threads.MIN_STEP_RNN)
+        parts = run_parts(lambda lo, hi: _rnn_forward(x[lo:hi] if bf else x[:, lo:hi], h0[lo:hi], w_ih, bias, w_hh,
+                                                      self.nonlinearity, bf), self.bounds)
+        if len(parts) == 1:
+            y, h_n = _outputs(parts[0].hs, bf), parts[0].hs[T].T.copy()
+        else:
+            y = np.concatenate([_outputs(p.hs, bf) for p in parts], axis=0 if bf else 1)
+            h_n = np.concatenate([p.hs[T].T for p in parts])
+        self.parts, self.w_ih, self.w_hh = parts, w_ih, w_hh
+        return y, h_n
 
     def backward(self, grads):
         gy, gh_n = grads
-        h, w_hh_t = self.hs[1:], self.w_hh.T
-        deriv = 1 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)  # act'(z_t) from h_t
-        dz = _columns(gy, self.batch_first, h.shape, h.dtype)  # becomes dz_t for every step
-        dh_rec = _state_grad(gh_n, h.shape[1:], h.dtype)
-        for t in range(h.shape[0] - 1, -1, -1):
-            d = dz[t]
-            d += dh_rec
-            d *= deriv[t]
-            dh_rec = w_hh_t @ d
-        gx, gw_ih, gw_hh, gb_ih, gb_hh = _param_grads(self, dz, dz, self.needs_input_grad, self.w_ih)
-        _scratch.give(dz)
-        return gx, dh_rec.T, gw_ih, gw_hh, gb_ih, gb_hh
+        bf = self.batch_first
+
+        def part(p, lo, hi):
+            gyp = None if gy is None else gy[lo:hi] if bf else gy[:, lo:hi]
+            return _rnn_backward(p, self.w_ih, self.w_hh, gyp, None if gh_n is None else gh_n[lo:hi],
+                                 self.needs_input_grad, self.nonlinearity)
+
+        outs = run_parts(part, [(p, lo, hi) for p, (lo, hi) in zip(self.parts, self.bounds)])
+        # the halves' input and state gradients side by side, their weight gradients summed
+        return join_parts(outs, (0 if bf else 1, 0, None, None, None, None))
+
+
+class _Part(NamedTuple):
+    """What one batch part keeps for the backward (``_param_grads`` reads xt, hs and batch_first)."""
+
+    xt: np.ndarray  # the inputs, (T, n, I) contiguous
+    hs: np.ndarray  # h_0 .. h_T, (T+1, H, n)
+    batch_first: bool
+
+
+def _rnn_forward(x, h0, w_ih, bias, w_hh, nonlinearity, batch_first):
+    """The recurrence over one batch part x ((T, n, I), or (n, T, I) with ``batch_first``) from h0 (n, H)."""
+    xt = _time_major(x, batch_first)
+    a = _project(xt, w_ih, bias)
+    T, H, N = a.shape
+    hs = np.empty((T + 1, H, N), dtype=a.dtype)  # h_0 .. h_T, each (H, N)
+    hs[0] = h0.T
+    with np.errstate(over="ignore"):  # in tanh, exp(-2z) = inf gives -1 exactly
+        for t in range(T):
+            z = np.matmul(w_hh, hs[t], out=hs[t + 1])
+            z += a[t]
+            if nonlinearity == "tanh":
+                np.tanh(z, out=z)
+            else:
+                np.maximum(z, 0, out=z)
+    _scratch.give(a)
+    return _Part(xt, hs, batch_first)
+
+
+def _rnn_backward(p, w_ih, w_hh, gy, gh_n, needs, nonlinearity):
+    """Back through time over one part: (dL/dx, dL/dh0 (n, H), dW_ih, dW_hh, db_ih, db_hh), each None
+    where not needed (dL/dh0 always comes); gy (the part's dL/dy in the user's layout) and gh_n (n, H)
+    may be None (no gradient reached that output)."""
+    h, w_hh_t = p.hs[1:], w_hh.T
+    deriv = 1 - h * h if nonlinearity == "tanh" else (h > 0).astype(h.dtype)  # act'(z_t) from h_t
+    dz = _columns(gy, p.batch_first, h.shape, h.dtype)  # becomes dz_t for every step
+    dh_rec = _state_grad(gh_n, h.shape[1:], h.dtype)
+    for t in range(h.shape[0] - 1, -1, -1):
+        d = dz[t]
+        d += dh_rec
+        d *= deriv[t]
+        dh_rec = w_hh_t @ d
+    gx, gw_ih, gw_hh, gb_ih, gb_hh = _param_grads(p, dz, dz, needs, w_ih)
+    _scratch.give(dz)
+    return gx, dh_rec.T, gw_ih, gw_hh, gb_ih, gb_hh
 
 
 # ------------------------------------------------------------------------------------------ functions
