@@ -182,7 +182,7 @@ class MaxPool2d(_Pool2d):
         # along each window row: the row's max and the column of its first max; then across the rows
         row_max, self.col_of = zip(*(_first_max(row) for row in rows))
         y, self.row_of = _first_max(list(row_max))
-        if y.dtype.kind == "f" and np.isnan(np.maximum.reduce(y, axis=None)):  # one cheap pass: a NaN anywhere?
+        if y.dtype.kind == "f" and np.isnan(np.maximum.reduce(y, axis=None, initial=-np.inf)):  # a NaN anywhere?
             _point_at_last_nan(rows, y, self.row_of, self.col_of)
         return y
 
