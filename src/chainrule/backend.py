@@ -177,6 +177,23 @@ def set_blas_threads(n: int) -> int | None:
     return previous
 
 
+def _blas_axpby_for(x: np.ndarray, y: np.ndarray):
+    """BLAS's axpby for this pair, or None when :func:`axpby` would take the NumPy path."""
+    global _axpby_funcs
+    if _axpby_funcs is None:
+        _axpby_funcs = _find_axpby()
+    f = _axpby_funcs.get(y.dtype) if y.size >= _AXPBY_BLAS_MIN else None
+    if (f is not None and x.dtype == y.dtype and x.shape == y.shape and x.flags.c_contiguous
+            and y.flags.c_contiguous and y.flags.writeable and (x is y or not np.may_share_memory(x, y))):
+        return f
+    return None
+
+
+def axpby_uses_blas(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether ``axpby(a, x, b, y)`` runs in BLAS (one pass) rather than in NumPy (up to three)."""
+    return _blas_axpby_for(x, y) is not None
+
+
 def axpby(a: float, x: np.ndarray, b: float, y: np.ndarray, tmp: np.ndarray | None = None) -> np.ndarray:
     """``y = a * x + b * y`` in place in ``y``: the inner line of every optimizer, in one pass.
 
@@ -195,12 +212,8 @@ def axpby(a: float, x: np.ndarray, b: float, y: np.ndarray, tmp: np.ndarray | No
     >>> y = np.array([1.0, 2.0]); axpby(2.0, np.array([10.0, 20.0]), 0.5, y)
     array([20.5, 41. ])
     """
-    global _axpby_funcs
-    if _axpby_funcs is None:
-        _axpby_funcs = _find_axpby()
-    f = _axpby_funcs.get(y.dtype) if y.size >= _AXPBY_BLAS_MIN else None
-    if (f is not None and x.dtype == y.dtype and x.shape == y.shape and x.flags.c_contiguous
-            and y.flags.c_contiguous and y.flags.writeable and (x is y or not np.may_share_memory(x, y))):
+    f = _blas_axpby_for(x, y)
+    if f is not None:
         if b == 1.0:  # y += a x: BLAS's axpy, which OpenBLAS spreads over its threads (axpby runs on one)
             _axpy_funcs[y.dtype](y.size, float(a), x.ctypes.data, 1, y.ctypes.data, 1)
         else:

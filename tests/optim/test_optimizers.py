@@ -271,3 +271,35 @@ def test_a_backward_through_a_graph_made_before_step_is_refused():
         opt.zero_grad()
         (w * w).sum().backward()  # a graph made after the step is fine
         np.testing.assert_allclose(w.grad, 2 * w.numpy())
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-5)])
+@pytest.mark.parametrize("name,kw", [("Adam", dict(lr=0.01)), ("Adam", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+                                     ("AdamW", dict(lr=0.01)), ("SGD", dict(lr=0.05, momentum=0.9))])
+def test_big_weights_take_the_blas_path_and_still_match_torch(name, kw, dtype, tol, monkeypatch):
+    """A (200, 100) weight has 20,000 numbers: SGD's and Adam's updates then go through BLAS's axpby, with the
+    same math as PyTorch's operations rounded differently; 20 steps stay within float rounding of torch."""
+    torch = pytest.importorskip("torch")
+    import chainrule.functional as F
+    from chainrule import backend
+    from chainrule.optim import adam
+
+    if backend._find_axpby().get(np.dtype(dtype)) is None:
+        pytest.skip("NumPy's BLAS has no axpby here: the NumPy path is the one tested above")
+    fast = []
+    monkeypatch.setattr(adam, "axpby_uses_blas", lambda *a: fast.append(backend.axpby_uses_blas(*a)) or fast[-1])
+    rng = np.random.default_rng(5)
+    w0, x, y = (rng.standard_normal(s).astype(dtype) for s in ((200, 100), (32, 100), (32, 200)))
+    w = nn.Parameter(cr.tensor(w0 * 0.1))
+    tw = torch.tensor(w0 * 0.1, requires_grad=True)
+    ours, theirs = getattr(optim, name)([w], **kw), getattr(torch.optim, name)([tw], **kw)
+    for _ in range(20):
+        ours.zero_grad()
+        d = F.linear(cr.tensor(x), w) - y
+        (d * d).mean().backward()
+        theirs.zero_grad()
+        ((torch.from_numpy(x) @ tw.T - torch.from_numpy(y)) ** 2).mean().backward()
+        ours.step()
+        theirs.step()
+    assert name == "SGD" or fast == [True] * 20  # Adam took the BLAS path at every step
+    np.testing.assert_allclose(w.numpy(), tw.detach().numpy(), rtol=tol, atol=tol * 0.1)

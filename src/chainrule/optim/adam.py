@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..backend import axpby, axpby_uses_blas
 from ..errors import ArgumentError
 from .optimizer import Optimizer, check_flag, check_number
 
@@ -19,10 +20,15 @@ class Adam(Optimizer):
 
         g = g + weight_decay * w                     (Adam: L2 penalty added to the gradient)
         w = w * (1 - lr * weight_decay)              (AdamW instead: decoupled weight decay)
-        m = beta1 * m + (1 - beta1) * g              (first moment; computed as m + (1-beta1)(g - m))
+        m = beta1 * m + (1 - beta1) * g              (first moment; m + (1-beta1)(g - m), as PyTorch, on small arrays)
         v = beta2 * v + (1 - beta2) * g * g          (second moment)
         v_max = max(v_max, v)                        (AMSGrad only; then v_max replaces v below)
         w = w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    Arrays of 16,384 numbers or more take 7 passes over memory instead of 13: the two moments through BLAS's
+    axpby (one pass each) and the last line as w - (lr sqrt(1 - beta2^t) / (1 - beta1^t)) m / (sqrt(v) +
+    eps sqrt(1 - beta2^t)), the same value rounded differently. On the MLP benchmark's network the update
+    takes about 1.1 ms instead of 1.7 ms a step. Smaller arrays follow PyTorch's operations bit for bit.
 
     Parameters
     ----------
@@ -91,24 +97,38 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        # m = lerp(m, g, 1 - beta1), written as PyTorch's lerp rounds it
-        weight = 1.0 - beta1
-        np.subtract(g, m, out=s0)
-        if weight < 0.5:
-            np.multiply(s0, weight, out=s0)
-            np.add(m, s0, out=m)
+        # Big arrays take fewer passes over memory through BLAS's axpby (y = a x + b y in one pass), with
+        # the same math rounded differently; small ones follow PyTorch's operations and rounding exactly.
+        fast = axpby_uses_blas(g, m)
+        if fast:
+            axpby(1.0 - beta1, g, beta1, m)  # m = beta1 m + (1 - beta1) g
+            np.multiply(g, g, out=s0)
+            axpby(1.0 - beta2, s0, beta2, v)  # v = beta2 v + (1 - beta2) g^2
         else:
-            np.multiply(s0, beta1, out=s0)
-            np.subtract(g, s0, out=m)
-        np.multiply(g, 1.0 - beta2, out=s0)
-        np.multiply(s0, g, out=s0)
-        np.multiply(v, beta2, out=v)
-        np.add(v, s0, out=v)
+            # m = lerp(m, g, 1 - beta1), written as PyTorch's lerp rounds it
+            weight = 1.0 - beta1
+            np.subtract(g, m, out=s0)
+            if weight < 0.5:
+                np.multiply(s0, weight, out=s0)
+                np.add(m, s0, out=m)
+            else:
+                np.multiply(s0, beta1, out=s0)
+                np.subtract(g, s0, out=m)
+            np.multiply(g, 1.0 - beta2, out=s0)
+            np.multiply(s0, g, out=s0)
+            np.multiply(v, beta2, out=v)
+            np.add(v, s0, out=v)
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         step_size = lr / (1.0 - beta1**t)
         bias_correction2_sqrt = math.sqrt(1.0 - beta2**t)
+        if fast:  # w -= step_size m / (sqrt(v) / c + eps) = (step_size c) m / (sqrt(v) + eps c), c = sqrt(bc2)
+            np.sqrt(v, out=s0)
+            np.add(s0, eps * bias_correction2_sqrt, out=s0)
+            np.divide(m, s0, out=s0)
+            axpby(-step_size * bias_correction2_sqrt, s0, 1.0, w)
+            return
         np.sqrt(v, out=s0)
         np.divide(s0, bias_correction2_sqrt, out=s0)
         np.add(s0, eps, out=s0)  # s0 = sqrt(v_hat) + eps
