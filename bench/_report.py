@@ -194,6 +194,11 @@ def render(results: dict, imports: dict | None, meta: dict, accuracy: dict | Non
     if start and start[0] > 0.5:
         lines += ["", f"**The machine was busy (1-minute load average {start[0]:.1f} on {os.cpu_count()} CPUs "
                   "when the run started): other processes may have taken CPU time, so these numbers are noisy.**"]
+    gemm = _get(results, "mlp_gemm", "numpy")
+    if gemm and gemm["max"] > 1.25 * gemm["min"]:  # the same products, timed again and again: the machine's pace
+        lines += ["", f"**The machine's speed varied during the run: the GEMM-only ceiling, the same matrix products "
+                  f"every time, ranged from {_f(gemm['min'])} to {_f(gemm['max'])} samples/s. Ratios of medians "
+                  "are fairer than the absolute figures, and they too may move.**"]  # fmt: skip
     lines += ["", "## Setup", "", *_setup(results, meta), ""]
     lines += ["## Targets", "", "| target | chainrule measured | met |", "| --- | --- | --- |"]
     lines += [f"| {t} | {m} | {ok} |" for t, m, ok in _targets(results, imports, accuracy)]

@@ -103,6 +103,10 @@ def test_report_judges_targets_honestly():
     assert rows["Fashion-MNIST CNN test accuracy ≥ 91.0%"].endswith("| 92.00% | yes |")
     assert rows["MNIST CNN test accuracy ≥ target in 5 epochs"].endswith("| not measured | n/a |")
     assert "not trained again by this run" in text and "2026-01-01 00:00 UTC" in text
+    assert "speed varied" not in text  # a steady ceiling: no warning
+    results["mlp_gemm"] = {"numpy": _summary(60000, 40000, 61000)}
+    assert "ceiling, the same matrix products every time, ranged from 40,000 to 61,000" in _report.render(
+        results, imports, meta, accuracy)
     assert rows["MLP training ≥ 1.0× PyTorch"].endswith("| no |")  # 0.75
     assert rows["MLP training ≥ 0.75 of the GEMM-only ceiling"].endswith("| no |")  # 0.5
     assert rows["MLP training ≥ 1.5× scikit-learn"].endswith("| yes |")  # 2.0
