@@ -162,7 +162,8 @@ def _setup(results, meta) -> list[str]:
     for lib in ("chainrule", "torch", "sklearn"):
         if lib in first:
             pools = _pools(first[lib].get("blas"))
-            out.append(f"- {LIB_NAMES[lib]} {first[lib].get('version')}; thread pools: {pools}.")
+            code = f" (code: {meta['commit']})" if lib == "chainrule" and meta.get("commit") else ""
+            out.append(f"- {LIB_NAMES[lib]} {first[lib].get('version')}{code}; thread pools: {pools}.")
     if "numpy" in first:
         out.append(f"- NumPy runner thread pools: {_pools(first['numpy'].get('blas'))}.")
     if meta.get("missing_libs"):

@@ -189,6 +189,21 @@ def gather(raw: list[dict]) -> dict:
     return results
 
 
+def source_commit() -> str | None:
+    """The git commit of the checkout the benchmark runs from ("abc1234", "+ changes" when the working tree
+    differs from it), or None outside a git checkout."""
+    def git(*args):
+        p = subprocess.run(["git", "-C", str(HERE), *args], capture_output=True, text=True, timeout=30)
+        return p.stdout.strip() if p.returncode == 0 else None
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return None if not commit else commit + (" + uncommitted changes" if changed else "")
+
+
 def _write(path, text: str) -> None:
     from chainrule._atomic import atomic_write  # a report is never left half-written
 
@@ -271,6 +286,7 @@ def main(argv=None) -> int:
         "quick": a.quick,
         "data_dir": a.data_dir,
         "missing_libs": missing,
+        "commit": source_commit(),
     }
     text = _report.render(results, imports, meta, accuracy)
     _write(a.out, text)

@@ -68,6 +68,8 @@ def test_run_quick_writes_the_report(tmp_path):
     assert "| MNIST MLP test accuracy ≥ 98.2% in 10 epochs |" in text and "(--quick: random data) | n/a |" in text
     assert "OMP_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1, MKL_NUM_THREADS=1" in text
     assert "GEMM-only ceiling" in text and "## Import time" in text
+    commit = run.source_commit()  # the code measured, when the benchmark runs from a git checkout
+    assert commit is None or f"(code: {commit})" in text
     assert "| `import chainrule` < 0.15 s |" in text
     data = json.loads(raw.read_text())
     assert {(ln["lib"], ln["workload"]) for ln in data["lines"]} == {
