@@ -82,16 +82,6 @@ def test_split_gru_matches_one_thread(split_small, monkeypatch, batch_first, bid
 
 @needs_openblas
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_split_gru_gradcheck_float64(split_small, batch_first):
-    rng = np.random.default_rng(3)
-    args = [cr.tensor(rng.standard_normal(s), requires_grad=True)
-            for s in ((6, 4, 3) if batch_first else (4, 6, 3), (6, 2), (6, 3), (6, 2), (6,), (6,))]
-    assert _threads.split_bounds(6, 4, 1) == [(0, 3), (3, 6)]
-    assert gradcheck(lambda *a: sum(o.sum() * (k + 1) for k, o in enumerate(gru_layer(*a, batch_first=batch_first))),
-                     *args)
-
-@needs_openblas
-@pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
 def test_split_rnn_matches_one_thread(split_small, monkeypatch, batch_first, nonlinearity):
     rnn = nn.RNN(5, 6, num_layers=2, nonlinearity=nonlinearity, batch_first=batch_first, bidirectional=True,
@@ -101,12 +91,14 @@ def test_split_rnn_matches_one_thread(split_small, monkeypatch, batch_first, non
 
 @needs_openblas
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_split_rnn_gradcheck_float64(split_small, batch_first):
-    rng = np.random.default_rng(4)
+@pytest.mark.parametrize("layer, gates", [(gru_layer, 3), (rnn_layer, 1)], ids=["gru", "rnn"])
+def test_split_gru_and_rnn_gradcheck_float64(split_small, batch_first, layer, gates):
+    rng = np.random.default_rng(3)
+    g = 2 * gates  # hidden size 2
     args = [cr.tensor(rng.standard_normal(s), requires_grad=True)
-            for s in ((6, 4, 3) if batch_first else (4, 6, 3), (6, 2), (2, 3), (2, 2), (2,), (2,))]
+            for s in ((6, 4, 3) if batch_first else (4, 6, 3), (6, 2), (g, 3), (g, 2), (g,), (g,))]
     assert _threads.split_bounds(6, 4, 1) == [(0, 3), (3, 6)]
-    assert gradcheck(lambda *a: sum(o.sum() * (k + 1) for k, o in enumerate(rnn_layer(*a, batch_first=batch_first))),
+    assert gradcheck(lambda *a: sum(o.sum() * (k + 1) for k, o in enumerate(layer(*a, batch_first=batch_first))),
                      *args)
 
 
