@@ -277,7 +277,7 @@ def test_no_command_prints_help():
 
 # ------------------------------------------------------------------------------------------ subprocesses
 def test_console_bad_input_has_no_traceback(tmp_path):
-    argv = [sys.executable, "-m", "chainrule.cli", "train", "--model", "nope", "--out", str(tmp_path / "r")]
+    argv = [sys.executable, "-m", "chainrule", "train", "--model", "nope", "--out", str(tmp_path / "r")]
     p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
     assert not (tmp_path / "r").exists()
