@@ -77,7 +77,7 @@ class Function:
                 arrays.append(x.data)
                 r = x.requires_grad
                 needs.append(r)
-                versions.append(x._version)
+                versions.append(x._vc[0])
                 record = record or r
             else:
                 arrays.append(x)
@@ -90,11 +90,16 @@ class Function:
         y = fn.forward(*arrays)
         if isinstance(y, tuple):
             outs = tuple(Tensor._wrap(a, record, fn if record else None, i) for i, a in enumerate(y))
+            for o in outs:
+                if o.data.base is not None:
+                    _share_version(o, inputs)
             if record:
                 fn.n_outputs = len(outs)
                 fn.out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
         else:
             outs = Tensor._wrap(y, record, fn if record else None, 0)
+            if outs.data.base is not None or (arrays and outs.data is arrays[0]):
+                _share_version(outs, inputs)
         if record:
             fn.inputs = inputs
         if _anomaly:
@@ -108,6 +113,27 @@ class Function:
         """Drop the saved arrays and the inputs once backward has used them."""
         self.__dict__.clear()
         self.released = True
+
+
+def _memory_of(a: np.ndarray):
+    """The object that owns an array's memory: the array at the end of its chain of views (or the buffer)."""
+    b = a.base
+    while b is not None:
+        if not isinstance(b, np.ndarray):
+            return b
+        a, b = b, b.base
+    return a
+
+
+def _share_version(out: Tensor, inputs) -> None:
+    """Give an op's output the in-place counter of the input whose memory it views (see Tensor._vc), so that
+    a change through either is seen by every graph that saved the other. Outputs in memory of their own
+    (almost all; the caller checks ``.base`` first) keep their own counter."""
+    mem = _memory_of(out.data)
+    for x in inputs:
+        if isinstance(x, Tensor) and _memory_of(x.data) is mem:
+            out._vc = x._vc
+            return
 
 
 def _has_nan(a) -> bool:

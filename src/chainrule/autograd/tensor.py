@@ -60,9 +60,12 @@ class Tensor:
     array([2., 4., 6.], dtype=float32)
     """
 
-    # _version counts in-place changes (``+=``, ``t[i] = v``): an op that saved this tensor for its
-    # backward notes the count, and the backward refuses to run if it has changed since
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_retain", "_version", "__weakref__")
+    # _vc[0] (read as ``_version``) counts in-place changes (``+=``, ``t[i] = v``): an op that saved this
+    # tensor for its backward notes the count, and the backward refuses to run if it has changed since.
+    # Tensors that share memory share the one-item list: ``detach()`` and every op whose output is a view
+    # of an input (a slice, reshape, transpose; see ``Function.apply``), as in PyTorch, so a change made
+    # through an alias is seen too
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_retain", "_vc", "__weakref__")
     __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__ and friends
     __hash__ = object.__hash__  # == returns an array, so keep identity hashing
 
@@ -72,7 +75,7 @@ class Tensor:
         self._ctx = None
         self._idx = 0
         self._retain = False
-        self._version = 0
+        self._vc = [0]
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -87,8 +90,17 @@ class Tensor:
         t._ctx = ctx
         t._idx = idx
         t._retain = False
-        t._version = 0
+        t._vc = [0]
         return t
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (through it or an alias)."""
+        return self._vc[0]
+
+    @_version.setter
+    def _version(self, n: int) -> None:
+        self._vc[0] = n
 
     # ------------------------------------------------------------------------------ autograd
     def requires_grad_(self, flag: bool = True) -> Tensor:
@@ -144,7 +156,9 @@ class Tensor:
         >>> (x * 2).detach().requires_grad
         False
         """
-        return Tensor._wrap(self.data, False, None, 0)
+        t = Tensor._wrap(self.data, False, None, 0)
+        t._vc = self._vc  # the same memory: an in-place change of either is one of both
+        return t
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient: ``.grad`` becomes None."""
@@ -277,6 +291,9 @@ class Tensor:
 
     def __neg__(self):
         return _arith.neg(self)
+
+    def __abs__(self):
+        return _elementwise.abs(self)
 
     def __pos__(self):
         return self

@@ -15,11 +15,11 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..autograd.tensor import as_operand as _in
 from ..backend import get_default_dtype
 from ..errors import ArgumentError, ArgumentTypeError, DataError, DTypeError
+from .elementwise import float_operand as _in
 from .elementwise import relu, sigmoid, stable_sigmoid, tanh
-from .reduce import normalize_axis
+from .reduce import covers_nothing, normalize_axis
 
 __all__ = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "softmax", "log_softmax",
            "logsumexp", "one_hot"]
@@ -409,8 +409,8 @@ def logsumexp(x, axis=-1, keepdims: bool = False) -> Tensor:
     x = _in(x)
     data = x.data if isinstance(x, Tensor) else x
     axes = normalize_axis(axis, data.ndim, "logsumexp")
-    if data.size == 0:
-        raise DataError(f"logsumexp: got an empty tensor of shape {data.shape}")
+    if covers_nothing(data.shape, axes):
+        raise DataError(f"logsumexp: nothing to sum over an empty axis (tensor of shape {data.shape}, axis {axis!r})")
     return LogSumExp.apply(x, axis=axes, keepdims=bool(keepdims))
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.tensor import as_operand
-from ._promote import _binary, promote  # noqa: F401  (re-exported)
+from ..autograd.tensor import Tensor, as_operand
+from ..errors import DTypeError
+from . import elementwise as _elementwise
+from ._promote import _binary, _same_kind_fast, promote  # noqa: F401  (re-exported)
 from .compare import (  # noqa: F401  (re-exported)
     Clip,
     Maximum,
@@ -204,8 +206,19 @@ def div(a, b):
     >>> y.sum().backward()
     >>> y, a.grad, b.grad
     (tensor([0.5, 1.5], grad_fn=Div), array([0.5 , 0.25], dtype=float32), array([-0.25 , -0.375], dtype=float32))
+    >>> (cr.tensor(np.array([1, 2])) / 2).dtype  # true division of integers: the default float dtype
+    dtype('float32')
     """
+    if not _same_kind_fast(a, b) or _typed_kind(a, b) in "biu":
+        a, b = promote(a, b)
+        if _typed_kind(a, b) in "biu":
+            a, b = (_elementwise.float_operand(v) if isinstance(v, (Tensor, np.ndarray)) else v for v in (a, b))
     return _binary("div", Div, a, b)
+
+
+def _typed_kind(a, b) -> str:
+    """The dtype kind of promoted operands (all typed ones share one dtype; numbers alone became arrays)."""
+    return (a if isinstance(a, (Tensor, np.ndarray)) else b).dtype.kind
 
 
 def pow(a, b):  # noqa: A001 - the operator's name
@@ -229,6 +242,11 @@ def pow(a, b):  # noqa: A001 - the operator's name
     >>> y, a.grad
     (tensor([1., 4., 9.], grad_fn=Pow), array([2., 4., 6.], dtype=float32))
     """
+    if not _same_kind_fast(a, b) or _typed_kind(a, b) in "iu":
+        a, b = promote(a, b)
+        if _typed_kind(a, b) in "iu" and np.any((b.data if isinstance(b, Tensor) else np.asarray(b)) < 0):
+            raise DTypeError("pow: integers to negative integer powers are not allowed (the result is not an "
+                             "integer); make the base float first, e.g. x.astype(np.float32)")
     return _binary("pow", Pow, a, b)
 
 
@@ -254,4 +272,8 @@ def neg(x):
     >>> y, x.grad
     (tensor([-1.,  2.], grad_fn=Neg), array([-1., -1.], dtype=float32))
     """
-    return Neg.apply(as_operand(x))
+    x = as_operand(x)
+    if x.dtype == bool:
+        raise DTypeError("neg: the - operator on a bool tensor is not supported (as in PyTorch); "
+                         "use ~ for logical not, or convert it to a number dtype first")
+    return Neg.apply(x)

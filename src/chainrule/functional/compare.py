@@ -14,6 +14,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor, as_operand
 from ..errors import ArgumentTypeError, ChainruleError, ShapeError
 from ._promote import _binary, _shape_of, promote
+from .elementwise import masked_grad
 
 
 class Maximum(Function):
@@ -40,8 +41,8 @@ class Minimum(Function):
 
 def _split_ties(gy, a_wins, tie, needs):
     wa = a_wins + 0.5 * tie  # 1 where a wins, 1/2 on ties, 0 where b wins
-    ga = gy * wa if needs[0] else None
-    gb = gy * (1 - wa) if needs[1] else None
+    ga = masked_grad(gy, wa) if needs[0] else None
+    gb = masked_grad(gy, 1 - wa) if needs[1] else None
     return ga, gb
 
 
@@ -77,7 +78,7 @@ class Clip(Function):
             inside &= self.x >= self.lo
         if self.hi is not None:
             inside &= self.x <= self.hi
-        return gy * inside
+        return masked_grad(gy, inside)
 
 
 # --------------------------------------------------------------------------------- the functions

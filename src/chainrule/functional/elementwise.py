@@ -10,6 +10,17 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, as_operand
+from ..backend import get_default_dtype
+
+
+def float_operand(x):
+    """``as_operand(x)``, with bool and integer values as the default float dtype: the input of a function
+    whose values are real numbers (exp, log, sqrt, tanh, sigmoid, softmax, mean, ...), which gives
+    float32 for an int64 tensor as PyTorch does (NumPy would give float64, or float16 for bool)."""
+    x = as_operand(x)
+    if x.dtype.kind in "biu":
+        x = astype(x, get_default_dtype())
+    return x
 
 
 class Exp(Function):
@@ -103,6 +114,24 @@ def maximum0(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0)
 
 
+def masked_grad(gy: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """dL/dy * w for the 0/1 weight w of an input that a ReLU, a clip or a max picked (1/2 on ties).
+
+    Where w is 0, the result is 0 even when dL/dy is inf or NaN, as in PyTorch: an input that was not
+    picked had no part in y, and inf * 0 would be NaN (sqrt(relu(x)) at x = 0 sends an inf). The check
+    costs one max-reduce of the product (about a third of the product's time); the repair runs only
+    when it finds a NaN, and keeps the NaNs of picked places.
+
+    >>> masked_grad(np.array([np.inf, 2.0, np.nan]), np.array([0.0, 1.0, 1.0])).tolist()[:2]
+    [0.0, 2.0]
+    """
+    with np.errstate(invalid="ignore"):  # inf * 0, repaired below
+        g = gy * w
+    if g.size and np.isnan(np.maximum.reduce(g, axis=None)):
+        g = np.where(w != 0, g, 0)
+    return g
+
+
 class ReLU(Function):
     """y = max(x, 0);  dL/dx = dL/dy * [x > 0]."""
 
@@ -112,7 +141,7 @@ class ReLU(Function):
         return maximum0(x)
 
     def backward(self, gy):
-        return gy * self.mask
+        return masked_grad(gy, self.mask)
 
 
 class AsType(Function):
@@ -151,7 +180,7 @@ def exp(x):
     >>> y.numpy().round(4), x.grad.round(4)
     (array([1.    , 2.7183], dtype=float32), array([1.    , 2.7183], dtype=float32))
     """
-    return Exp.apply(as_operand(x))
+    return Exp.apply(float_operand(x))
 
 
 def log(x):
@@ -177,7 +206,7 @@ def log(x):
     >>> y.numpy().round(4), x.grad
     (array([0.    , 1.3863], dtype=float32), array([1.  , 0.25], dtype=float32))
     """
-    return Log.apply(as_operand(x))
+    return Log.apply(float_operand(x))
 
 
 def sqrt(x):
@@ -203,7 +232,7 @@ def sqrt(x):
     >>> y, x.grad
     (tensor([1., 2.], grad_fn=Sqrt), array([0.5 , 0.25], dtype=float32))
     """
-    return Sqrt.apply(as_operand(x))
+    return Sqrt.apply(float_operand(x))
 
 
 def abs(x):  # noqa: A001 - the function's name
@@ -255,7 +284,7 @@ def tanh(x):
     >>> y.numpy().round(4), x.grad.round(4)
     (array([0.    , 0.7616], dtype=float32), array([1.  , 0.42], dtype=float32))
     """
-    return Tanh.apply(as_operand(x))
+    return Tanh.apply(float_operand(x))
 
 
 def sigmoid(x):
@@ -282,7 +311,7 @@ def sigmoid(x):
     >>> y.numpy().round(4), x.grad.round(4)
     (array([0.5   , 0.8808], dtype=float32), array([0.25 , 0.105], dtype=float32))
     """
-    return Sigmoid.apply(as_operand(x))
+    return Sigmoid.apply(float_operand(x))
 
 
 def relu(x):

@@ -399,7 +399,7 @@ class Embedding(Function):
 
     def backward(self, gy):
         ids = self.ids.reshape(-1)
-        gw = add_rows(ids, gy.reshape(ids.size, -1), self.wshape[0])
+        gw = add_rows(ids, gy.reshape(ids.size, self.wshape[1]), self.wshape[0])  # (no -1: ids may be empty)
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return None, gw

@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, as_operand
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from .elementwise import float_operand
 
 
 def normalize_axis(axis, ndim: int, op: str = "reduction") -> tuple | None:
@@ -33,6 +34,12 @@ def normalize_axis(axis, ndim: int, op: str = "reduction") -> tuple | None:
         raise ShapeError(f"{op}: repeated axis in {axis!r}")
     # a 0-d tensor has no axes: axis 0 or -1 are accepted, as PyTorch does, and mean none (the op is the identity)
     return tuple(sorted(out)) if ndim else ()
+
+
+def covers_nothing(shape: tuple, axes) -> bool:
+    """True when a reduction over ``axes`` (normalised; None: all) has no element to reduce: an empty axis
+    among them. An empty tensor reduced over its other axes gives an empty result, which is fine."""
+    return any(n == 0 for n in shape) if axes is None else any(shape[a] == 0 for a in axes)
 
 
 def _expand(g: np.ndarray, axes, keepdims: bool, shape: tuple) -> np.ndarray:
@@ -92,6 +99,8 @@ class Var(Function):
         return sq / self.n
 
     def backward(self, gy):
+        if self.n == 0:  # an empty reduced axis: x has no element to receive a gradient
+            return np.zeros_like(self.centered)
         g = _expand(gy, self.axis, self.keepdims, self.centered.shape)
         return g * self.centered * (2.0 / self.n)
 
@@ -111,6 +120,8 @@ class _Extremum(Function):
 
     def backward(self, gy):
         hit = self.x == self.y
+        if np.isnan(self.y).any():  # a NaN maximum: the NaNs share the gradient (x == NaN is never true)
+            hit |= np.isnan(self.x) & np.isnan(self.y)
         count = np.sum(hit, axis=self.axis, keepdims=True)
         g = _expand(gy, self.axis, self.keepdims, self.y.shape) if not self.keepdims else gy
         return hit * (g / count)
@@ -133,11 +144,12 @@ class Min(_Extremum):
 
 
 def _reduce(cls, name, x, axis, keepdims, **kw):
-    x = as_operand(x)
+    x = float_operand(x) if cls in (Mean, Var) else as_operand(x)
     data = x.data if isinstance(x, Tensor) else x
     axes = normalize_axis(axis, data.ndim, name)
-    if cls in (Max, Min) and data.size == 0:
-        raise ShapeError(f"{name}: cannot take the {name} of an empty tensor of shape {data.shape}")
+    if cls in (Max, Min) and covers_nothing(data.shape, axes):
+        raise ShapeError(f"{name}: cannot take the {name} over an empty axis (tensor of shape {data.shape}, "
+                         f"axis {axis!r})")
     return cls.apply(x, axis=axes, keepdims=bool(keepdims), **kw)
 
 

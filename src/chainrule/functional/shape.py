@@ -11,6 +11,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import as_operand
 from ..backend import shape_tuple
 from ..errors import ArgumentTypeError, ShapeError
+from . import _promote
 from .indexing import GetItem, _clean_index, _data, add_rows, getitem  # noqa: F401  (re-exported)
 from .reduce import normalize_axis
 
@@ -357,7 +358,7 @@ def concatenate(ts, axis: int = 0):
     >>> y, a.grad, b.grad
     (tensor([1., 2., 3.], grad_fn=Concatenate), array([1., 2.], dtype=float32), array([3.], dtype=float32))
     """
-    ts = [as_operand(t) for t in ts]
+    ts = _promote.promote(*ts) if ts else []  # PyTorch's dtype: float32 with an int64 array stays float32
     if ts and _data(ts[0]).ndim == 0:
         raise ShapeError("concatenate: 0-d tensors have no axis to join along; use stack")
     axis = _axis_for(ts, axis, "concatenate")
@@ -392,7 +393,7 @@ def stack(ts, axis: int = 0):
     >>> y.shape, a.grad, b.grad
     ((2, 2), array([1., 1.], dtype=float32), array([10., 10.], dtype=float32))
     """
-    ts = [as_operand(t) for t in ts]
+    ts = _promote.promote(*ts) if ts else []  # PyTorch's dtype, as concatenate
     axis = _axis_for(ts, axis, "stack", new_axis=True)
     shapes = [_data(t).shape for t in ts]
     if any(s != shapes[0] for s in shapes):
@@ -425,8 +426,11 @@ def pad(x, pad_width, value: float = 0.0):
     """
     x = as_operand(x)
     nd = _data(x).ndim
+    raw = np.asarray(pad_width)
+    if raw.size and raw.dtype.kind not in "iu":  # 1.5 would be cut to 1 without a word
+        raise ArgumentTypeError(f"pad: pad_width must hold integers, got {pad_width!r}")
     try:
-        pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (nd, 2))
+        pw = np.broadcast_to(raw.astype(np.int64), (nd, 2))
     except ValueError:
         raise ShapeError(f"pad: pad_width {pad_width!r} does not fit a tensor with {nd} dimensions") from None
     if (pw < 0).any():
