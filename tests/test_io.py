@@ -206,6 +206,55 @@ def test_missing_file_and_folder(tmp_path):
         cr.save({"a": np.ones(1)}, tmp_path / "no" / "such" / "a.safetensors")
 
 
+def test_bad_paths_are_clear_errors(tmp_path):
+    sd = {"a": np.ones(2)}
+    for bad in (None, 3, [str(tmp_path / "x")]):
+        with pytest.raises(ArgumentTypeError, match="str, bytes or os.PathLike"):
+            cr.load(bad)
+        with pytest.raises(ArgumentTypeError, match="str, bytes or os.PathLike"):
+            cr.save(sd, bad)
+    cr.save(sd, tmp_path / "a.safetensors")
+    with pytest.raises(MissingFileError, match="no such file"):  # a file used as a folder
+        cr.load(tmp_path / "a.safetensors" / "b.safetensors")
+    with pytest.raises(FileFormatError, match="cannot be read"):
+        cr.load(tmp_path / ("x" * 300))
+
+
+def test_bytes_paths_work_both_ways(tmp_path):
+    path = os.fsencode(tmp_path / "a.safetensors")
+    cr.save({"a": np.arange(3)}, path)
+    np.testing.assert_array_equal(cr.load(path)["a"], np.arange(3))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_is_written_into_not_replaced(tmp_path):
+    """A device or a pipe has no file to replace atomically: it is written straight into, as open() would
+    (renaming a temporary file over /dev/null run as root would destroy the device)."""
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    cr.save({"a": np.arange(3)}, fifo)
+    reader.join(timeout=30)
+    assert fifo.is_fifo() and os.listdir(tmp_path) == ["pipe"]
+    (tmp_path / "copy.safetensors").write_bytes(got[0])
+    np.testing.assert_array_equal(cr.load(tmp_path / "copy.safetensors")["a"], np.arange(3))
+    with pytest.raises(FileFormatError, match="not a regular file"):
+        cr.load(fifo)
+
+
+def test_saving_to_dev_null_keeps_it_a_device():
+    import stat
+
+    if not os.path.exists(os.devnull) or not os.access(os.devnull, os.W_OK):
+        pytest.skip("no writable null device")
+    cr.save({"a": np.ones(2)}, os.devnull)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
 def test_save_rejects_what_it_cannot_store(tmp_path):
     p = tmp_path / "x.safetensors"
     with pytest.raises(DTypeError, match="'a.b'"):

@@ -6,7 +6,8 @@ rename survives a power cut. A reader therefore sees either the old file or the 
 each, even when the writing process is killed mid-write. On any error the temporary file is removed; an
 ``OSError`` of the write itself (a full disk, a file-size limit) is raised naming ``path``. A process
 killed outright (kill -9) cannot remove its temporary file; the next write of the same file removes such
-leftovers once they are an hour old.
+leftovers once they are an hour old. A path that is a device or a pipe (``/dev/null``) is written
+straight into, as ``open`` would: there is no file to replace, and renaming over it would destroy it.
 
 Folders (a run folder) are written under a hidden temporary name and published by :func:`publish_folder`,
 which claims the final name exclusively; :func:`held_signals` keeps Ctrl-C, SIGTERM and SIGHUP from
@@ -19,13 +20,14 @@ import contextlib
 import errno
 import os
 import signal
+import stat
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from typing import IO
 
-from .errors import ArgumentError, MissingFileError
+from .errors import ArgumentError, ArgumentTypeError, MissingFileError
 
 
 def _umask() -> int:
@@ -43,6 +45,23 @@ def _umask() -> int:
 
 
 _UMASK = _umask()
+
+
+def user_path(path, what: str = "path") -> str:
+    """A path argument as a str: str, bytes or os.PathLike, else an ArgumentTypeError naming ``what``."""
+    try:
+        return os.fsdecode(path)
+    except TypeError:
+        raise ArgumentTypeError(f"{what} must be a str, bytes or os.PathLike path, got {type(path).__name__}") from None
+
+
+def _is_special(path: str) -> bool:
+    """The path exists and is neither a regular file nor a folder: a device, a FIFO or a socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _fsync_dir(folder: str) -> None:
@@ -80,15 +99,20 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None, newline: s
     """
     if mode not in ("wb", "w", "wt"):
         raise ArgumentError(f"atomic_write: mode must be 'wb', 'w' or 'wt', got {mode!r}")
+    path = user_path(path, "the file to write")
+    if "b" not in mode and encoding is None:
+        encoding = "utf-8"
+    if _is_special(path):  # /dev/null, a pipe: nothing to replace atomically, and a rename would destroy it
+        with open(path, mode, encoding=encoding, newline=newline) as f:
+            yield f
+        return
     # a symbolic link is written through, as open() would: the new file replaces the link's target
-    path = os.path.realpath(os.fspath(path))
+    path = os.path.realpath(path)
     folder, name = os.path.split(path)
     if not os.path.isdir(folder):
         raise MissingFileError(f"cannot write {path}: the folder {folder} does not exist")
     if os.path.isdir(path):
         raise ArgumentError(f"cannot write {path}: it is a folder, expected a file path")
-    if "b" not in mode and encoding is None:
-        encoding = "utf-8"
     try:  # a replaced file keeps its permissions; a new one gets those a plain open() would give
         perms = os.stat(path).st_mode & 0o7777
     except OSError:

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._atomic import atomic_write
+from ._atomic import atomic_write, user_path
 from .backend import foreign_array
 from .errors import ArgumentError, ArgumentTypeError, DTypeError, FileFormatError, MissingFileError
 
@@ -248,11 +248,13 @@ def _metadata(header: dict, path: str) -> dict:
 
 
 def _open(path) -> tuple[str, int]:
-    path = os.fspath(path)
+    path = user_path(path, "the file to load")
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectory: a part of the path is a file
         raise MissingFileError(f"no such file: {path}") from None
+    except OSError as e:  # a name too long, no permission to look into a folder
+        raise FileFormatError(f"{path}: cannot be read ({e.strerror or e})") from None
     if not stat.S_ISREG(st.st_mode):
         raise FileFormatError(f"{path} is not a regular file")
     return path, st.st_size
