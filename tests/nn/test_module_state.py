@@ -144,6 +144,25 @@ def test_to_accepts_torch_devices_and_dtypes():
         lin.to(torch.device("meta"))
 
 
+def test_to_keeps_gradients_in_the_new_dtype_like_torch():
+    lin = nn.Linear(2, 1)
+    lin(cr.randn(3, 2)).sum().backward()
+    g = lin.weight.grad.copy()
+    assert lin.float().weight.grad is not None  # the same dtype: nothing changes
+    np.testing.assert_array_equal(lin.weight.grad, g)
+    lin.double()
+    assert lin.weight.grad.dtype == np.float64 and lin.bias.grad.dtype == np.float64
+    np.testing.assert_array_equal(lin.weight.grad, g)
+
+
+def test_a_deleted_buffer_leaves_the_state_dict_like_torch():
+    bn = nn.BatchNorm1d(3)
+    del bn.running_mean
+    assert list(bn.state_dict()) == ["weight", "bias", "running_var", "num_batches_tracked"]
+    bn.register_buffer("running_mean", np.zeros(3, np.float32))  # and can be registered again
+    assert "running_mean" in bn.state_dict()
+
+
 def test_to_refuses_non_floating_dtypes():
     lin = nn.Linear(1, 1)
     for dt in (np.int64, "int32", bool, np.complex64):

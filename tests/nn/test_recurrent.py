@@ -159,8 +159,10 @@ def test_recurrent_errors_name_layer_and_shapes():
         nn.GRU(3, 4)(cr.randn(6, 3), cr.zeros(2, 4))
     with pytest.raises(cr.ShapeError, match=r"RNN\(3, 4, num_layers=1\).*h0 has shape"):
         nn.RNN(3, 4, batch_first=True)(cr.randn(2, 6, 3), cr.zeros(1, 6, 4))
-    with pytest.raises(cr.errors.ArgumentTypeError, match=r"hx must be a tuple"):
+    with pytest.raises(cr.errors.ArgumentTypeError, match=r"hx must be a tuple of 2, \(h0, c0\), got a Tensor"):
         lstm(cr.randn(6, 2, 3), cr.zeros(2, 2, 4))
+    with pytest.raises(cr.errors.ArgumentTypeError, match=r"hx must be a tuple of 2, \(h0, c0\), got a tuple of 1"):
+        lstm(cr.randn(6, 2, 3), (cr.zeros(2, 2, 4),))
     with pytest.raises(cr.errors.ArgumentTypeError, match=r"LSTM.*input must be a Tensor, an array or a list, got str"):
         lstm("abc")
     assert lstm([[[0.0, 0.0, 0.0]]])[0].dtype == np.float32  # a list becomes the default dtype

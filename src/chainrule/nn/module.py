@@ -136,6 +136,14 @@ class Module:
                                         f"'{name}' (a NumPy array or None expected)")
         object.__setattr__(self, name, value)
 
+    def __delattr__(self, name: str) -> None:
+        """Delete an attribute; a deleted buffer leaves the state dict too (as in PyTorch)."""
+        object.__delattr__(self, name)
+        d = self.__dict__
+        if name in d.get("_buffer_names", ()):
+            d["_buffer_names"].remove(name)
+            d["_non_persistent"].discard(name)
+
     def forward(self, *args, **kwargs):  # pragma: no cover - subclasses define it
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
@@ -370,8 +378,9 @@ class Module:
             return self
         for m in self.modules():
             for _, p in m.named_parameters(recurse=False):
-                p.data = p.data.astype(dt)
-                p.grad = None
+                p.data = p.data.astype(dt, copy=False)
+                if p.grad is not None:  # kept, in the new dtype, as PyTorch does
+                    p.grad = p.grad.astype(dt, copy=False)
             for b in m._buffer_names:
                 v = getattr(m, b)
                 if v is not None and v.dtype.kind == "f":

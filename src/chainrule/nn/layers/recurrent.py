@@ -292,7 +292,8 @@ class LSTM(_RNNBase):
 
     def forward(self, x, hx=None):
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-            raise ArgumentTypeError(f"{self._name()}: hx must be a tuple (h0, c0), got {type(hx).__name__}")
+            got = f"a {type(hx).__name__} of {len(hx)}" if isinstance(hx, (tuple, list)) else f"a {type(hx).__name__}"
+            raise ArgumentTypeError(f"{self._name()}: hx must be a tuple of 2, (h0, c0), got {got}")
         out, (h_n, c_n) = self._forward(x, hx)
         return out, (h_n, c_n)
 
