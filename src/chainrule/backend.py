@@ -6,6 +6,7 @@ Nothing here knows about tensors; everything above imports from here.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -235,6 +236,20 @@ _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64
 _default_dtype = np.dtype(np.float32)
 
 
+def as_dtype(dtype, what: str = "dtype") -> np.dtype:
+    """A dtype argument as a NumPy dtype: anything ``np.dtype`` takes, or a PyTorch dtype (torch.float64);
+    anything else is a DTypeError naming ``what``."""
+    arg = dtype
+    if type(arg).__module__ == "torch" and type(arg).__name__ == "dtype":
+        arg = str(arg)  # torch.float64 -> 'torch.float64'
+    if isinstance(arg, str) and arg.startswith("torch."):
+        arg = arg[len("torch."):]
+    try:
+        return np.dtype(arg)
+    except (TypeError, ValueError):
+        raise DTypeError(f"{what}: not a dtype: {dtype!r}") from None
+
+
 def set_default_dtype(dtype) -> None:
     """Set the dtype given to Python numbers and lists (float32 unless changed).
 
@@ -246,14 +261,9 @@ def set_default_dtype(dtype) -> None:
     global _default_dtype
     if dtype is None:  # np.dtype(None) is float64: None must not silently switch the default
         raise DTypeError("set_default_dtype: expected a floating dtype (np.float16/32/64 or 'float32'), got None")
-    arg = dtype
-    if type(arg).__module__ == "torch" and type(arg).__name__ == "dtype":
-        arg = str(arg)  # torch.float64 -> 'torch.float64'
-    if isinstance(arg, str) and arg.startswith("torch."):
-        arg = arg[len("torch."):]
     try:
-        dt = np.dtype(arg)
-    except (TypeError, ValueError):
+        dt = as_dtype(dtype, "set_default_dtype")
+    except DTypeError:
         raise DTypeError(f"set_default_dtype: expected a floating dtype (np.float16/32/64 or 'float32'), "
                          f"got {dtype!r}") from None
     if dt not in _FLOAT_DTYPES:
@@ -328,6 +338,9 @@ def shape_tuple(shape, what: str = "shape", allow_minus_one: bool = False) -> tu
     low = [s for s in shape if s < 0 and not (allow_minus_one and s == -1)]
     if low or (allow_minus_one and shape.count(-1) > 1):
         raise ShapeError(f"{what} must be non-negative{' (one -1 allowed)' if allow_minus_one else ''}, got {shape}")
+    if math.prod(abs(s) for s in shape) >= 2**60:  # NumPy's limit is 2**63 bytes
+        raise ShapeError(f"{what} {shape} has {math.prod(abs(s) for s in shape):.3g} elements, more than an array "
+                         "can hold")
     return shape
 
 

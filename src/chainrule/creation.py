@@ -21,10 +21,7 @@ def _shape(shape) -> tuple:
 
 def _dt(dtype, floating: bool = False, what: str = "dtype"):
     """The dtype asked for (the default when None); ``floating``: only float dtypes (random draws)."""
-    try:
-        dt = np.dtype(dtype) if dtype is not None else backend.get_default_dtype()
-    except TypeError:
-        raise ArgumentTypeError(f"{what}: not a dtype: {dtype!r}") from None
+    dt = backend.as_dtype(dtype, what) if dtype is not None else backend.get_default_dtype()
     if floating and dt.kind != "f":
         raise DTypeError(f"{what}: random draws need a floating dtype, got {dt}")
     return dt
@@ -96,13 +93,15 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
 def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """Zeros of the shape and dtype of ``t`` (a Tensor, array or list), unless ``dtype`` is given."""
     a = t.data if isinstance(t, Tensor) else _as_array(t)
-    return Tensor(np.zeros_like(a, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros_like(a, dtype=None if dtype is None else _dt(dtype, what="zeros_like")),
+                  requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """Ones of the shape and dtype of ``t`` (a Tensor, array or list), unless ``dtype`` is given."""
     a = t.data if isinstance(t, Tensor) else _as_array(t)
-    return Tensor(np.ones_like(a, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.ones_like(a, dtype=None if dtype is None else _dt(dtype, what="ones_like")),
+                  requires_grad=requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
@@ -128,13 +127,17 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
     if stop is None:
         start, stop = 0, start
     for name, v in (("start", start), ("stop", stop), ("step", step)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+        if (isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating))
+                or (isinstance(v, (float, np.floating)) and not np.isfinite(v))):
             raise ArgumentTypeError(f"arange: {name} must be a finite number, got {v!r}")
     if step == 0:
         raise ArgumentError("arange: step must not be 0")
-    a = np.arange(start, stop, step)
+    try:
+        a = np.arange(start, stop, step)
+    except (OverflowError, ValueError) as e:  # beyond int64, or more elements than an array can hold
+        raise ArgumentError(f"arange({start}, {stop}, {step}): {e}") from None
     if dtype is not None:
-        a = a.astype(dtype)
+        a = a.astype(_dt(dtype, what="arange"))
     elif a.dtype.kind == "f":
         a = a.astype(backend.get_default_dtype())
     return Tensor(a, requires_grad=requires_grad)

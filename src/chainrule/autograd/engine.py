@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import unbroadcast
-from ..errors import AutogradError, ShapeError
+from ..errors import ArgumentTypeError, AutogradError, ShapeError
 from . import function as _function
 from .tensor import Tensor
 
@@ -57,7 +57,11 @@ def _accumulate_leaf(t: Tensor, g: np.ndarray, owned: bool = False) -> None:
                 + (f"of shape {t.grad.shape}" if isinstance(t.grad, np.ndarray) else f"a {type(t.grad).__name__}")
                 + "; gradients accumulate into it, so it must be an array of the tensor's shape (or None)"
             )
-        t.grad += g
+        try:
+            t.grad += g
+        except (TypeError, ValueError) as e:  # a .grad set by hand: an integer or read-only array
+            raise AutogradError(f"backward: cannot add the gradient into the .grad already on a tensor of shape "
+                                f"{t.shape} ({e}); set .grad to None, or to a writeable float array") from None
 
 
 def _as_gradient(fn, j: int, gx) -> np.ndarray:
@@ -93,7 +97,14 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             )
         grad = np.ones(root.shape, dtype=root.dtype)
     else:
-        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+        try:
+            given = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+        except (TypeError, ValueError) as e:  # a ragged list
+            raise ArgumentTypeError(f"backward(grad=...): grad must be an array of numbers, got {type(grad).__name__}"
+                                    f" ({e})") from None
+        if given.dtype.kind not in "biuf":  # strings, None in a list, complex numbers
+            raise ArgumentTypeError(f"backward(grad=...): grad must hold real numbers, got dtype {given.dtype}")
+        grad = given.astype(root.dtype, copy=False)
         if grad.shape != root.shape:
             raise ShapeError(f"backward(grad=...): grad has shape {grad.shape}, the tensor has {root.shape}")
 
@@ -128,6 +139,12 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
                     f"{type(fn).__name__}.backward: an input of shape {x.shape} was changed in place after the "
                     "op used it, so the gradient would be wrong; change it after backward(), or out of place"
                 )
+        if _function.changed_saved_output(fn):
+            raise AutogradError(
+                f"{type(fn).__name__}.backward: its output, which it keeps for the gradient, was changed in place "
+                "(through an alias such as detach()) after the op made it, so the gradient would be wrong; "
+                "change a copy (.detach() shares memory; use cr.tensor(t.numpy()) or t * 1), or after backward()"
+            )
         gxs = fn.backward(gy)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)

@@ -31,7 +31,10 @@ Conventions every op keeps:
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import os
+import threading
 import traceback
 
 import numpy as np
@@ -39,7 +42,15 @@ import numpy as np
 from ..errors import NonFiniteError
 from .tensor import Tensor
 
-_grad_enabled = True
+
+class _GradState(threading.local):
+    """Whether ops record a graph: per thread, as in PyTorch (a thread inside ``no_grad`` leaves the others'
+    recording alone); a new thread starts with recording on."""
+
+    enabled = True
+
+
+_grad = _GradState()
 _anomaly = False  # anomaly mode is on (detect_anomaly)
 _anomaly_nan = False  # ... and checks gradients for NaN (check_nan)
 _anomaly_forward = False  # ... and checks forward outputs for NaN too (check_forward)
@@ -83,7 +94,7 @@ class Function:
                 arrays.append(x)
                 needs.append(False)
                 versions.append(0)
-        record = record and _grad_enabled
+        record = record and _grad.enabled
         fn.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         if record:
             fn.versions = versions
@@ -96,10 +107,13 @@ class Function:
             if record:
                 fn.n_outputs = len(outs)
                 fn.out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
+                fn.out_versions = [(o._vc, o._vc[0], id(o.data)) for o in outs]
         else:
             outs = Tensor._wrap(y, record, fn if record else None, 0)
             if outs.data.base is not None or (arrays and outs.data is arrays[0]):
                 _share_version(outs, inputs)
+            if record:
+                fn.out_versions = ((outs._vc, outs._vc[0], id(outs.data)),)
         if record:
             fn.inputs = inputs
         if _anomaly:
@@ -113,6 +127,16 @@ class Function:
         """Drop the saved arrays and the inputs once backward has used them."""
         self.__dict__.clear()
         self.released = True
+
+
+def changed_saved_output(fn) -> bool:
+    """Whether an output of ``fn`` that fn keeps for its backward (``self.y = y``: exp, tanh, sigmoid, sqrt,
+    division, softmax...) was changed in place since, necessarily through an alias (``detach()``, a view
+    made under no_grad): the output itself requires grad and refuses in-place changes."""
+    for vc, v, ident in getattr(fn, "out_versions", ()):
+        if vc[0] != v and any(isinstance(a, np.ndarray) and id(a) == ident for a in vars(fn).values()):
+            return True
+    return False
 
 
 def _memory_of(a: np.ndarray):
@@ -186,19 +210,62 @@ def _trace_backward(fn: Function, op: str) -> None:
 
 
 # ------------------------------------------------------------------------------------- grad mode
-class _GradMode(contextlib.ContextDecorator):
+class _Mode(contextlib.ContextDecorator):
+    """A context manager that is also a decorator, re-entrant, and that covers a generator's body.
+
+    Each decorated call gets a fresh manager (``_recreate_cm``), so recursion and threads never share the
+    saved state; a manager used in nested ``with`` blocks keeps a stack of it. A decorated generator
+    function runs in the mode each time it resumes, not just when it is created, as in PyTorch.
+    """
+
+    def _recreate_cm(self):
+        return self._fresh()
+
+    def __call__(self, func):
+        if inspect.isgeneratorfunction(func):
+            return _wrap_generator(self._fresh, func)
+        return super().__call__(func)
+
+
+def _wrap_generator(make_cm, func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        gen = func(*args, **kwargs)
+        send, value = gen.send, None
+        while True:
+            try:
+                with make_cm():
+                    out = send(value)
+            except StopIteration as stop:
+                return stop.value
+            try:
+                value = yield out
+                send = gen.send
+            except GeneratorExit:
+                with make_cm():
+                    gen.close()
+                raise
+            except BaseException as e:  # thrown into the wrapper: pass it on into the generator
+                send, value = gen.throw, e
+
+    return wrapper
+
+
+class _GradMode(_Mode):
     def __init__(self, enabled: bool):
         self.enabled = enabled
+        self._prev = []
+
+    def _fresh(self):
+        return _GradMode(self.enabled)
 
     def __enter__(self):
-        global _grad_enabled
-        self._prev = _grad_enabled
-        _grad_enabled = self.enabled
+        self._prev.append(_grad.enabled)
+        _grad.enabled = self.enabled
         return self
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._prev
+        _grad.enabled = self._prev.pop()
         return False
 
 
@@ -229,10 +296,11 @@ def _decorate(mode: _GradMode, func, name: str):
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    """Whether ops record a graph in this thread (False inside ``no_grad``)."""
+    return _grad.enabled
 
 
-class detect_anomaly(contextlib.ContextDecorator):
+class detect_anomaly(_Mode):
     """Anomaly mode, as PyTorch's: a backward pass whose op returns a NaN gradient raises, naming the op.
 
     Inside it, every op that returns a gradient holding a NaN raises :class:`chainrule.errors.NonFiniteError`
@@ -272,18 +340,22 @@ class detect_anomaly(contextlib.ContextDecorator):
                 raise ArgumentTypeError(f"detect_anomaly: {name} must be True or False, got {type(v).__name__} "
                                         f"{v!r:.40}")
         self.check_nan, self.check_forward = bool(check_nan), bool(check_forward)
+        self._prev = []
+
+    def _fresh(self):
+        return detect_anomaly(self.check_nan, self.check_forward)
 
     def __enter__(self):
         global _anomaly, _anomaly_nan, _anomaly_forward
-        self._prev = _anomaly, _anomaly_nan, _anomaly_forward
+        np_state = np.seterr(invalid="ignore", divide="ignore", over="ignore")
+        self._prev.append((_anomaly, _anomaly_nan, _anomaly_forward, np_state))
         _anomaly, _anomaly_nan, _anomaly_forward = True, self.check_nan, self.check_nan and self.check_forward
-        self._np = np.seterr(invalid="ignore", divide="ignore", over="ignore")
         return self
 
     def __exit__(self, *exc):
         global _anomaly, _anomaly_nan, _anomaly_forward
-        _anomaly, _anomaly_nan, _anomaly_forward = self._prev
-        np.seterr(**self._np)
+        _anomaly, _anomaly_nan, _anomaly_forward, np_state = self._prev.pop()
+        np.seterr(**np_state)
         return False
 
 

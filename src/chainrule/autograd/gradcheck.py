@@ -75,12 +75,41 @@ def _scalars(fn, args, weights) -> tuple[float, float]:
 
 
 def _analytic(fn, args, check, weights) -> list:
-    """The gradients of fn(*args).sum() (weights None) or of the weighted sum, for the inputs in ``check``."""
+    """The gradients of fn(*args).sum() (weights None) or of the weighted sum, for the inputs in ``check``.
+
+    Other leaves that fn uses (a layer's parameters) get their ``.grad`` back as it was: a check must not
+    leave gradients behind for the next optimizer step to pick up."""
     for i in check:
         args[i].grad = None
     out = fn(*args)
-    (out.sum() if weights is None else (out * weights).sum()).backward()
+    loss = out.sum() if weights is None else (out * weights).sum()
+    others = [x for x in _leaves(loss) if not any(x is args[i] for i in check)]
+    kept = [x.grad for x in others]
+    for x in others:
+        x.grad = None  # backward adds into .grad in place: keep the old array out of its reach
+    loss.backward()
+    for x, g in zip(others, kept):
+        x.grad = g
     return [args[i].grad if args[i].grad is not None else np.zeros_like(args[i].data) for i in check]
+
+
+def _precision_hint(dtype) -> str:
+    if dtype == np.float64:
+        return ""
+    return (f"; note that fn computed in {dtype}, not float64, so the differences are not float64's: its "
+            f"parameters or constants are probably {dtype} (convert them, e.g. model.double())")
+
+
+def _leaves(t: Tensor) -> list:
+    """The leaves that require grad in the graph that computed t."""
+    from .engine import _topological_order
+
+    found = {}
+    for fn in _topological_order(t._ctx) if t._ctx is not None else ():
+        for x in fn.inputs:
+            if isinstance(x, Tensor) and x._ctx is None and x.requires_grad:
+                found[id(x)] = x
+    return list(found.values())
 
 
 def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-4, seed: int = 0):
@@ -168,7 +197,9 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
             continue
         err = np.abs(analytic - numeric)
         rel = err / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-12)
-        bad = err > atol + rtol * np.abs(numeric)
+        with np.errstate(invalid="ignore"):  # inf - inf
+            # a NaN on either side fails (NaN > tol would be False); equal infinities agree
+            bad = ~((err <= atol + rtol * np.abs(numeric)) | (analytic == numeric))
         # the worst failing element, the plain sum's first; else the worst element of both checks
         c, k = np.unravel_index(int(np.argmax(np.where(bad, err, -1.0) if bad.any() else err)), err.shape)
         where = np.unravel_index(k, base.shape) if mode == "full" and base.ndim else k
@@ -183,7 +214,7 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
                 f"gradcheck: input {i} (shape {base.shape}) disagrees at {what}{hint}: analytic "
                 f"{row.analytic:.6g}, numeric {row.numeric:.6g} (abs error {err[c, k]:.3g}, atol {atol}, "
                 f"rtol {rtol}); {int(bad[c].sum())} of {bad.shape[1]} {'elements' if mode == 'full' else 'directions'}"
-                " fail"
+                " fail" + _precision_hint(out.dtype)
             )
         report.inputs.append(row)
     return report

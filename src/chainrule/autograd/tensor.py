@@ -7,6 +7,7 @@ of the same shape, accumulated with ``+=``), and ``requires_grad``. Operators an
 
 from __future__ import annotations
 
+import copy
 import numbers
 import operator
 
@@ -20,7 +21,14 @@ def _as_array(data, dtype=None, copy: bool = False) -> np.ndarray:
     """Turn user data into an array: NumPy arrays keep their dtype, Python numbers get the default."""
     if isinstance(data, Tensor):
         data = data.data
+    if dtype is not None:
+        dtype = backend.as_dtype(dtype, "tensor")
     if isinstance(data, np.ndarray):
+        if type(data) is not np.ndarray:  # a subclass: np.matrix would make * a matrix product
+            if type(data).__module__.startswith("numpy.ma"):
+                raise DTypeError("tensor: masked arrays are not supported; fill the masked places first, "
+                                 "e.g. a.filled(0)")
+            data = np.asarray(data)
         if data.dtype.kind not in "biuf":
             raise DTypeError(f"tensor: arrays must hold booleans, integers or floats, got dtype {data.dtype}")
         if dtype is not None:
@@ -31,7 +39,7 @@ def _as_array(data, dtype=None, copy: bool = False) -> np.ndarray:
     if isinstance(data, (numbers.Number, list, tuple)):
         try:
             a = np.array(data, dtype=dtype)
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, OverflowError) as e:
             raise ArgumentTypeError(f"tensor: cannot make an array from {type(data).__name__}: {e}") from None
         if dtype is None and a.dtype.kind in "iuf":  # Python numbers get the default float dtype
             a = a.astype(backend.get_default_dtype())
@@ -75,10 +83,11 @@ class Tensor:
         self._ctx = None
         self._idx = 0
         self._retain = False
-        self._vc = [0]
+        # Tensor(t) without a new dtype shares t's memory, so it shares t's in-place counter too
+        self._vc = data._vc if isinstance(data, Tensor) and self.data is data.data else [0]
         self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
+        if requires_grad is not False:
+            self.requires_grad_(requires_grad)
 
     @classmethod
     def _wrap(cls, a, requires_grad: bool, ctx, idx: int) -> Tensor:
@@ -105,6 +114,8 @@ class Tensor:
     # ------------------------------------------------------------------------------ autograd
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (floating leaves only) and return the tensor."""
+        if not isinstance(flag, (bool, np.bool_)):  # "no" would be true
+            raise ArgumentTypeError(f"requires_grad must be True or False, got {type(flag).__name__} {flag!r:.40}")
         if flag and self.data.dtype.kind not in "fc":
             raise DTypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
         if not flag and self._ctx is not None and self.requires_grad:
@@ -158,6 +169,21 @@ class Tensor:
         """
         t = Tensor._wrap(self.data, False, None, 0)
         t._vc = self._vc  # the same memory: an in-place change of either is one of both
+        return t
+
+    def __copy__(self) -> Tensor:
+        return self.__deepcopy__({})
+
+    def __deepcopy__(self, memo) -> Tensor:
+        """A new leaf with copies of the data and ``.grad`` (copy.copy and copy.deepcopy alike, as NumPy copies
+        an array's data); tensors that shared an array (tied weights) still share one in a model's deepcopy."""
+        if self._ctx is not None:
+            raise AutogradError("copy.copy / copy.deepcopy: only leaf tensors can be copied (as in PyTorch); a "
+                                "tensor computed by an op would take its whole graph along: copy t.detach()")
+        t = type(self).__new__(type(self))
+        t.data = copy.deepcopy(self.data, memo)
+        t.grad = None if self.grad is None else copy.deepcopy(self.grad, memo)
+        t.requires_grad, t._ctx, t._idx, t._retain, t._vc = self.requires_grad, None, 0, self._retain, [0]
         return t
 
     def zero_grad(self) -> None:
@@ -336,7 +362,7 @@ class Tensor:
     # that requires grad cannot be changed in place (its old value may be needed by the backward); a
     # tensor computed by an op that requires grad cannot be changed even under no_grad (it is in a graph).
     def _check_inplace(self, what: str) -> None:
-        if self.requires_grad and (self._ctx is not None or _function._grad_enabled):
+        if self.requires_grad and (self._ctx is not None or _function._grad.enabled):
             where = "a tensor computed by an op" if self._ctx is not None else "a leaf"
             raise AutogradError(
                 f"{what}: in-place change of {where} that requires grad; "
@@ -346,8 +372,17 @@ class Tensor:
         if not self.data.flags.writeable:
             raise ArgumentError(f"{what}: this tensor's array (shape {self.shape}) is read-only")
 
+    def _check_value(self, what: str, o) -> None:
+        if isinstance(o, Tensor) and o.requires_grad and _function._grad.enabled:
+            raise AutogradError(
+                f"{what}: the value requires grad, but an in-place change records no graph, so its gradient "
+                "would be lost; write it out of place (t = t + v), or build the tensor with cr.concatenate, "
+                "cr.stack or cr.where"
+            )
+
     def _inplace(self, what: str, ufunc, o) -> Tensor:
         self._check_inplace(what)
+        self._check_value(what, o)
         o = o.data if isinstance(o, Tensor) else o
         try:
             ufunc(self.data, o, out=self.data, casting="same_kind")
@@ -378,6 +413,7 @@ class Tensor:
 
     def __setitem__(self, index, value) -> None:
         self._check_inplace("t[index] = value")
+        self._check_value("t[index] = value", value)
         index = _shape._clean_index(index)
         value = value.data if isinstance(value, Tensor) else value
         try:
