@@ -196,6 +196,12 @@ def test_format_value_shows_nine_significant_digits():
     assert _runner.format_value(-0.000123456789123) == "-0.000123456789"
     assert _runner.format_value(3.2e20) == "3.2e+20"
     assert _runner.format_value(0.0) == "0"
+    assert _runner.format_value(1699999994.5040283, 17) == "1699999994.5040283"
+
+
+def test_predictions_of_large_targets_keep_their_digits():
+    assert _runner.value_digits(0.0, 1.0) == 9 and _runner.value_digits(1.5e5, 3e4) == 10
+    assert _runner.value_digits(1.7e9, 2.0) == 17  # timestamps: seconds and their fractions
 
 
 def test_a_diverging_run_is_one_line_without_numpys_warnings(tmp_path):

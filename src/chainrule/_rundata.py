@@ -241,7 +241,7 @@ def _read_npy(path: str, shape: tuple) -> np.ndarray:
         raise DataError(f"{path}: expected numbers, got an array of dtype {a.dtype}")
     if a.dtype == np.uint8 and len(shape) == 3:  # 8-bit images, as PNG files give them: scale to [0, 1]
         a = a.astype(np.float32) / np.float32(255.0)
-    a = a.astype(np.float32)
+    a = a.astype(np.float64 if a.dtype == np.float64 else np.float32)  # float64 kept for the standardizer
     if a.shape == shape or int(np.prod(a.shape)) == int(np.prod(shape)):
         return a.reshape(1, *shape)
     if a.ndim >= 2 and int(np.prod(a.shape[1:])) == int(np.prod(shape)):
@@ -254,7 +254,11 @@ def _read_csv(path: str, meta: dict) -> np.ndarray:
     from .data.tabular import read_features
 
     names = list(meta.get("feature_names") or [])
-    x = read_features(path, names)
+    return read_features(path, names)
+
+
+def _standardised(x: np.ndarray, meta: dict) -> np.ndarray:
+    """Raw feature rows of a CSV-trained run (from a .csv or a .npy file) as its network saw them in training."""
     if "standardizer_mean" in meta:
         x = (x - np.asarray(meta["standardizer_mean"])) / np.asarray(meta["standardizer_scale"])
     return x.astype(np.float32)
@@ -273,9 +277,9 @@ def read_inputs(paths: list, meta: dict) -> np.ndarray:
             if len(shape) != 1:
                 raise ArgumentError(f"{p}: CSV input needs a model trained on vectors; this run's model takes "
                                     f"images of shape {shape} (give .png or .npy files)")
-            parts.append(_read_csv(p, meta))
-        elif ext == ".npy":
-            parts.append(_read_npy(p, shape))
+            parts.append(_standardised(_read_csv(p, meta), meta))
+        elif ext == ".npy":  # rows of raw feature values for a CSV-trained run, standardised as its CSV rows are
+            parts.append(_standardised(_read_npy(p, shape), meta))
         elif ext == ".png":
             if len(shape) != 3:
                 raise ArgumentError(f"{p}: PNG input needs a model trained on images; this run's model takes "

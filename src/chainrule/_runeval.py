@@ -15,7 +15,7 @@ import numpy as np
 from . import config as tomlconfig
 from ._runconfig import dataset_kind, validate, validate_run_meta
 from ._rundata import check_compatible, load_run_data, read_inputs
-from ._runner import _loss, _normalise_targets, _test_metrics, build_model, final_line, format_value
+from ._runner import _loss, _normalise_targets, _test_metrics, build_model, final_line, format_value, value_digits
 from .errors import ArgumentError, FileFormatError, MissingFileError, NonFiniteError
 
 
@@ -104,6 +104,12 @@ def evaluate_run(run_dir: str, dataset: str | None = None, target: str | None = 
     return [f"test samples: {len(rd.x_test)}", f"test loss ({what}): {loss:.4f}", final_line(result)]
 
 
+def _one_line(name: str) -> str:
+    """A class name as printed by predict, one line per sample: control characters (a newline in a quoted
+    CSV label) written as escapes."""
+    return name if name.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+
+
 def predict_run(run_dir: str, inputs: list) -> list[str]:
     """One line per input sample: the predicted class name, or the predicted value for regression."""
     from . import train
@@ -114,6 +120,7 @@ def predict_run(run_dir: str, inputs: list) -> list[str]:
     out = train.predict(model, x)
     if meta["task"] == "classification":
         names = meta.get("classes") or [str(i) for i in range(int(meta["num_outputs"]))]
-        return [str(names[i]) for i in out.argmax(axis=1)]
-    y = out[:, 0].astype(np.float64) * float(meta.get("target_scale", 1.0)) + float(meta.get("target_mean", 0.0))
-    return [format_value(v) for v in y]
+        return [_one_line(str(names[i])) for i in out.argmax(axis=1)]
+    mean, scale = float(meta.get("target_mean", 0.0)), float(meta.get("target_scale", 1.0))
+    digits = value_digits(mean, scale)
+    return [format_value(v, digits) for v in out[:, 0].astype(np.float64) * scale + mean]

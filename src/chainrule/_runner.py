@@ -130,12 +130,20 @@ def final_line(result: dict) -> str:
     return f"test mse: {result['test_mse']:.4g}"
 
 
-def format_value(v: float) -> str:
-    """A predicted value with 9 significant digits, without an exponent where that stays short."""
+def format_value(v: float, digits: int = 9) -> str:
+    """A predicted value with ``digits`` significant digits, without an exponent where that stays short."""
     v = float(v)
     if v != 0 and math.isfinite(v) and 1e-4 <= abs(v) < 1e16:
-        return np.format_float_positional(v, precision=9, unique=False, fractional=False, trim="-")
-    return f"{v:.9g}"
+        return np.format_float_positional(v, precision=digits, unique=False, fractional=False, trim="-")
+    return f"{v:.{digits}g}"
+
+
+def value_digits(mean: float, scale: float) -> int:
+    """Significant digits for printing a regression run's predictions: 9, plus one per power of ten by
+    which the targets' mean exceeds their spread (timestamps near 1.7e9 that vary by tens of seconds
+    need 17 digits to show the seconds), at most 17 (float64's limit)."""
+    ratio = abs(mean) / scale if scale > 0 else 0.0
+    return int(min(17, 9 + max(0, math.ceil(math.log10(ratio))) if ratio > 1 else 9))
 
 
 # ------------------------------------------------------------------------------------------ the folder
@@ -255,6 +263,7 @@ def run_training(cfg: dict, out: str | None, echo=print, resume: tuple | None = 
 
     manual_seed(seed)
     model = build_model(cfg, meta)
+    _check_batch_size(model, int(cfg["train"]["batch_size"]), cfg["model"]["name"])
     optimizer = build_optimizer(cfg, model.parameters())
     scheduler = build_scheduler(cfg, optimizer, epochs)
     cfg["data"].update(meta)
@@ -270,6 +279,14 @@ def run_training(cfg: dict, out: str | None, echo=print, resume: tuple | None = 
     finally:
         if os.path.isdir(where.tmp):  # failed or interrupted before its folder was in place
             shutil.rmtree(where.tmp, ignore_errors=True)
+
+
+def _check_batch_size(model, batch_size: int, name: str) -> None:
+    from .nn.layers.norm import _BatchNorm
+
+    if batch_size < 2 and any(isinstance(m, _BatchNorm) for m in model.modules()):
+        raise ArgumentError(f"batch size {batch_size} cannot train model {name!r}: it holds batch normalisation, "
+                            "which takes a variance over each batch; use a batch size of 2 or more")
 
 
 def _train_and_save(cfg, rd, meta, model, optimizer, scheduler, train_xy, val, where: _Out, echo,

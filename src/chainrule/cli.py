@@ -76,6 +76,8 @@ def _train(args) -> int:
     cfg = resolve(file_cfg, overrides, notes)
     for note in notes:
         print(f"chainrule: note: {note}", file=sys.stderr, flush=True)
+    if args.out is not None and not args.out.strip():
+        raise _UsageError("--out: got an empty folder name")
     with stop_signals_interrupt():  # SIGTERM / SIGHUP save the run as Ctrl-C does
         return run_training(cfg, args.out)
 

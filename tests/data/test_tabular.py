@@ -89,7 +89,7 @@ BAD = {
     "nan target": ("a,b,y\n1,2,3.5\n4,5,nan\n", DataError, "line 3.*target"),
     "inf string target": ("a,b,y\n1,2,cat\n4,5,inf\n", DataError, "line 3.*target"),
     "empty target": ("a,b,y\n1,2,cat\n4,5,\n", DataError, "line 3.*missing label"),
-    "header only": ("a,b,y\n", DataError, "too few rows"),
+    "header only": ("a,b,y\n", DataError, "no data rows after the header"),
     "one row": ("a,b,y\n1,2,3\n", DataError, "too few rows"),
     "regression strings": ("a,y\n1,2.5\n2,x\n", DataError, "line 3.*non-numeric"),
     "huge": ("a,y\n1e308,1\n-1e308,0\n1e308,1\n", DataError, "too large"),

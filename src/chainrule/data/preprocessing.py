@@ -53,7 +53,12 @@ class Standardizer:
             std = np.sqrt(((x64 - mean) ** 2).mean(axis=0))
         if not (np.isfinite(mean).all() and np.isfinite(std).all()):
             raise DataError("Standardizer.fit: the data holds values too large to standardise (overflow)")
-        self.mean, self.scale = mean, np.where(std > 0, std, 1.0)
+        # a constant feature (every value the same) maps to 0 with scale 1; its computed std is not always 0:
+        # the float64 mean of a column of 0.1 is not exactly 0.1, and std came out 2.8e-17, a scale that
+        # blew a new value 0.2 up to 4e15
+        constant = (x64 == x64[:1]).all(axis=0)
+        self.mean = np.where(constant, x64[0], mean)
+        self.scale = np.where(constant | (std <= 0), 1.0, std)
         return self
 
     def _prepare(self, x, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -104,7 +104,9 @@ class _Table:
 
 
 def _sniff(line: str) -> str:
-    """The field separator of a header line: ',' if it holds one, else ';' or a tab, whichever it holds more."""
+    """The field separator of a header line: ',' if it holds one, else ';' or a tab, whichever it holds more;
+    separators inside double quotes ("price, EUR";b;y) do not count."""
+    line = re.sub(r'"[^"]*"', "", line)  # a quoted name with "" inside leaves two quoted pieces: removed too
     if "," in line:
         return ","
     counts = {d: line.count(d) for d in _DELIMITERS[1:]}
@@ -227,7 +229,7 @@ def _fast_columns(table: _Table, feature_idx: list[int], target_idx: int | None)
     if len(x) == 0 or x.shape[1] != len(feature_idx) or (y is not None and len(y) != len(x)):
         return None
     # every column was read from every row; with this many separators in all, no row has more (or quotes hold one)
-    if (target_idx is not None or quoted) and text.count(d, body) != (ncol - 1) * len(x):
+    if text.count(d, body) != (ncol - 1) * len(x):
         return None
     if not np.isfinite(x).all():
         return None
@@ -308,12 +310,18 @@ def _parse_target(path: Path, name: str, values, lines: list[int] | None, task: 
                         f"(NaN or infinite)")
     ints = numeric and all(_is_int(u) for u in uniq)
     if task is None:
+        words = [u for u in uniq if not _is_float(u)]
+        if words and len(words) < len(uniq):  # numbers with a stray word ("NA", "?"): a missing value, not a class
+            i = int(np.flatnonzero(values == words[0])[0])
+            raise DataError(f"{path}, line {line_of(i)}: the target column {name!r} holds numbers and the word "
+                            f"{str(words[0])!r}; remove or fill that row, or ask for classification (--task "
+                            "classification, task='classification') if the words are classes too")
         task = "regression" if numeric and not ints else "classification"
     if task == "regression":
         if not numeric:
             i = next(i for i, v in enumerate(values) if not _is_float(v))
             raise DataError(f"{path}, line {line_of(i)}: regression target {name!r} holds the non-numeric value "
-                            f"{values[i]!r}")
+                            f"{str(values[i])!r}")
         if np.abs(f).max(initial=0.0) > _F32_MAX:
             raise DataError(f"{path}: the target column {name!r} holds values beyond the float32 range")
         return task, f.reshape(-1, 1), ()
@@ -364,9 +372,8 @@ def _read_table(path: Path, target: str, task: str | None) -> _Parsed:
         except DataError:
             pass  # the careful path below names the line
     rows, lines = _rows(table)
-    if len(rows) < 2:
-        raise DataError(f"{path}: too few rows to split into training and test sets: {len(rows)} data row(s) "
-                        f"after the header on line {table.header_line}, need at least 2")
+    if not rows:  # one row is enough to score a file; _split asks for two to make training and test sets
+        raise DataError(f"{path}: no data rows after the header on line {table.header_line}")
     x = _parse_features(path, names, [r[:t] + r[t + 1:] for r in rows], lines, table.delimiter)
     task_, y, classes = _parse_target(path, target, [r[t] for r in rows], lines, task)
     return _Parsed(x, y, task_, classes, names, table.header_line)

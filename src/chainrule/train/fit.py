@@ -106,9 +106,11 @@ def evaluate(model, loss_fn, data, *, metrics=None, batch_size: int = 256) -> di
                 if metric_fns is None:
                     metric_fns = A.resolve_metrics(A.default_metrics(loss_fn, yb), loss_fn, "evaluate")
                     accs = S.running(metric_fns)
-                out = model(Tensor(xb))
-                if loss_fn is not None:
-                    total += _loss_value(loss_fn(out, Tensor(yb)), "evaluate") * len(xb)
+                with np.errstate(over="ignore", invalid="ignore"):  # outputs and loss are checked, with a cause
+                    out = model(Tensor(xb))
+                    _check_outputs(D.array(out), xb, count, "evaluate")
+                    if loss_fn is not None:
+                        total += _loss_value(loss_fn(out, Tensor(yb)), "evaluate") * len(xb)
                 count += len(xb)
                 for acc in accs:
                     acc.update(yb, D.array(out))
@@ -117,6 +119,9 @@ def evaluate(model, loss_fn, data, *, metrics=None, batch_size: int = 256) -> di
     if count == 0:
         raise DataError("evaluate: the data yielded no samples")
     logs = {"loss": total / count} if loss_fn is not None else {}
+    if loss_fn is not None and not math.isfinite(logs["loss"]):
+        raise NonFiniteError(f"evaluate: the loss is {logs['loss']} (the outputs are finite): outputs too large for "
+                             f"{dtype} or the loss, from inputs far outside the range the network was trained on?")
     logs.update(S.logs(accs))
     return logs
 
@@ -148,14 +153,33 @@ def predict(model, x, batch_size: int = 256) -> np.ndarray:
     batches = D.predict_batches(x, batch_size, dtype)
     was_training = getattr(model, "training", False)
     model.eval()
+    outs, seen = [], 0
     try:
-        with no_grad():
-            outs = [D.array(model(Tensor(b))) for b in batches]
+        with no_grad(), np.errstate(over="ignore", invalid="ignore"):  # checked below, with the samples named
+            for b in batches:
+                outs.append(D.array(model(Tensor(b))))
+                _check_outputs(outs[-1], b, seen, "predict")
+                seen += len(outs[-1])
     finally:
         model.train(was_training)
     if not outs:
         raise DataError("predict: got no samples")
     return np.concatenate(outs)
+
+
+def _check_outputs(out: np.ndarray, x, first: int, where: str) -> None:
+    """A NaN in the model's outputs is an error naming the sample, never a silent result: usually inputs far
+    outside the range the network was trained on (3e38 overflows float32 in the first layer), or broken
+    weights. inf alone may be meant (log-probabilities of impossible classes) and passes."""
+    if out.dtype.kind != "f" or not np.isnan(np.max(out, initial=-np.inf)):
+        return
+    rows = np.flatnonzero(np.isnan(out.reshape(len(out), -1)).any(axis=1))
+    xs = np.asarray(x.data if isinstance(x, Tensor) else x)
+    big = float(np.max(np.abs(xs[rows[0]]), initial=0.0)) if xs.dtype.kind in "fiu" and len(xs) == len(out) else None
+    raise NonFiniteError(
+        f"{where}: the model's output is NaN for {len(rows)} of {len(out)} samples in a batch, the first at sample "
+        f"{first + int(rows[0])}" + (f" (its largest |input| is {big:.3g})" if big is not None else "")
+        + ": inputs far outside the range the network was trained on, or weights that are not finite?")
 
 
 # ------------------------------------------------------------------------------------------ fit
