@@ -114,17 +114,27 @@ def maximum0(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0)
 
 
+_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def masked_grad(gy: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """dL/dy * w for the 0/1 weight w of an input that a ReLU, a clip or a max picked (1/2 on ties).
+    """dL/dy * w for the weight w of an input that a ReLU, a clip or a max picked: a bool mask, or 0, 1/2
+    (ties) and 1.
 
     Where w is 0, the result is 0 even when dL/dy is inf or NaN, as in PyTorch: an input that was not
-    picked had no part in y, and inf * 0 would be NaN (sqrt(relu(x)) at x = 0 sends an inf). The check
-    costs one max-reduce of the product (about a third of the product's time); the repair runs only
-    when it finds a NaN, and keeps the NaNs of picked places.
+    picked had no part in y, and inf * 0 would be NaN (sqrt(relu(x)) at x = 0 sends an inf). For a bool
+    mask the product is taken on the bits: gy's bit pattern times 1 or 0, an integer product that keeps
+    gy exactly or gives +0.0, as fast as the float product (``np.where`` is ten times slower). For other
+    weights one max-reduce of the product looks for a NaN, and only then are the unpicked places set to 0.
 
-    >>> masked_grad(np.array([np.inf, 2.0, np.nan]), np.array([0.0, 1.0, 1.0])).tolist()[:2]
+    >>> masked_grad(np.array([np.inf, 2.0, np.nan]), np.array([False, True, True])).tolist()[:2]
     [0.0, 2.0]
+    >>> masked_grad(np.array([np.inf, 2.0, np.inf]), np.array([0.0, 1.0, 0.5])).tolist()
+    [0.0, 2.0, inf]
     """
+    u = _UINT.get(gy.dtype.itemsize) if gy.dtype.kind == "f" else None
+    if w.dtype == bool and u is not None:
+        return (gy.view(u) * w).view(gy.dtype)
     with np.errstate(invalid="ignore"):  # inf * 0, repaired below
         g = gy * w
     if g.size and np.isnan(np.maximum.reduce(g, axis=None)):
