@@ -183,6 +183,28 @@ def test_download_checksum_mismatch(tiny_registry, tmp_path):
     assert good.read_bytes() == (tmp_path / "mirror" / name).read_bytes()
 
 
+def test_a_garbled_http_answer_moves_on_to_the_next_mirror(tmp_path):
+    import http.client
+
+    body = b"the file"
+    seen = []
+
+    def fetch(url):
+        seen.append(url)
+        if url.startswith("http://portal/"):
+            raise http.client.BadStatusLine("GARBAGE")  # not an OSError: a captive portal, a broken proxy
+        if url.startswith("http://chunked/"):
+            raise http.client.IncompleteRead(b"the f")
+        return body
+
+    sha = hashlib.sha256(body).hexdigest()
+    got = download.download_file("f.gz", tmp_path, ["http://portal/", "http://chunked/", "http://good/"], sha,
+                                 fetch=fetch)
+    assert got.read_bytes() == body and len(seen) == 3
+    with pytest.raises(DownloadError, match="BadStatusLine"):
+        download.download_file("g.gz", tmp_path, ["http://portal/"], sha, fetch=fetch)
+
+
 def test_offline_error_says_how_to_get_files(tiny_registry, monkeypatch):
     def offline(url):
         raise OSError("network is unreachable")

@@ -165,6 +165,17 @@ def test_train_val_split_stratified():
     assert 1 in tr.tolist() and 1 not in val.tolist()
 
 
+@pytest.mark.parametrize("per_class, classes, frac, want", [
+    (5, 10, 0.1, 5), (5, 10, 0.3, 15), (15, 10, 0.1, 15), (25, 4, 0.5, 50), (3, 3, 0.2, 2),
+])
+def test_a_stratified_split_keeps_the_requested_total(per_class, classes, frac, want):
+    """Each class rounded on its own drifted: 10 classes of 5 at 0.1 gave 1 validation sample, at 0.3 gave 20."""
+    y = np.repeat(np.arange(classes), per_class)
+    (_,), (val,) = train_val_split(y, val_fraction=frac, stratify=y)
+    assert len(val) == want == round(len(y) * frac)
+    assert np.ptp(np.bincount(val, minlength=classes)) <= 1  # spread evenly over equal classes
+
+
 def test_train_val_split_errors():
     with pytest.raises(DataError, match="same length"):
         train_val_split(np.zeros(5), np.zeros(6))
@@ -189,6 +200,23 @@ def test_standardizer_fit_transform_inverse(rng):
     restored = Standardizer().load_state_dict(s.state_dict())
     np.testing.assert_array_equal(restored.transform(x), z)
     assert all(isinstance(v, np.ndarray) for v in s.state_dict().values())
+
+
+def test_standardizer_keeps_the_precision_of_large_integers():
+    x = (1_700_000_000 + np.arange(100)).reshape(-1, 1)  # int64 timestamps: float32 has no number for each
+    z = Standardizer().fit(x).transform(x)
+    assert z.dtype == np.float32 and len(np.unique(z)) == 100
+    np.testing.assert_allclose(z[:, 0], (np.arange(100) - 49.5) / np.arange(100).std(), rtol=1e-6)
+
+
+def test_standardizer_refuses_what_is_not_numbers():
+    with pytest.raises(DataError, match="not a rectangular array of numbers"):
+        Standardizer().fit([[1, 2], [3]])
+    s = Standardizer().fit(np.zeros((3, 1)))
+    with pytest.raises(DataError, match="expected numbers in the data"):
+        s.transform(np.array([["a"]]))
+    with pytest.raises(DataError, match="expected numbers in the mean"):
+        Standardizer().load_state_dict({"mean": ["a"], "scale": [1.0]})
 
 
 def test_standardizer_errors():

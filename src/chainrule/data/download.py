@@ -8,6 +8,7 @@ a file is kept only when its SHA-256 sum matches the published one.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -94,7 +95,8 @@ def download_file(filename: str, folder: str | os.PathLike, mirrors: Sequence[st
         url = base + filename
         try:
             body = fetch(url)
-        except (OSError, ValueError) as exc:  # URLError, HTTPError, timeouts are OSErrors
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError, HTTPError, timeouts are
+            # OSErrors; a garbled status line or a broken chunked transfer (a captive portal, a proxy) is not
             failures.append(f"{url}: {type(exc).__name__}: {exc}")
             continue
         digest = hashlib.sha256(body).hexdigest()

@@ -7,6 +7,17 @@ import numpy as np
 from ..errors import ArgumentError, DataError, ShapeError
 
 
+def _numeric(x, where: str, what: str = "data") -> np.ndarray:
+    """x as a numeric array, else a DataError naming ``Standardizer.where``."""
+    try:
+        a = np.asarray(x)
+    except (ValueError, TypeError) as e:  # a ragged list
+        raise DataError(f"Standardizer.{where}: the {what} is not a rectangular array of numbers ({e})") from None
+    if a.dtype.kind not in "biuf":
+        raise DataError(f"Standardizer.{where}: expected numbers in the {what}, got dtype {a.dtype}")
+    return a
+
+
 class Standardizer:
     """Scale each feature to zero mean and unit variance, with statistics from the training data.
 
@@ -40,7 +51,7 @@ class Standardizer:
 
     def fit(self, x) -> Standardizer:
         """Compute the per-feature mean and scale of ``x`` of shape (N, ...) with N >= 1."""
-        x = np.asarray(x)
+        x = _numeric(x, "fit")
         if x.ndim < 1 or len(x) == 0:
             raise DataError(f"Standardizer.fit: expected at least one sample, got an array of shape {x.shape}")
         if x.dtype.kind not in "biuf":
@@ -64,25 +75,33 @@ class Standardizer:
     def _prepare(self, x, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not self.fitted:
             raise ArgumentError(f"Standardizer.{where}: call fit() on the training data first")
-        x = np.asarray(x)
+        x = _numeric(x, where)
         if x.shape[1:] != self.mean.shape:
             raise ShapeError(f"Standardizer.{where}: fitted on samples of shape {self.mean.shape}, "
                              f"got data of shape {x.shape} (samples of shape {x.shape[1:]})")
-        dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
-        return x.astype(dtype, copy=False), self.mean.astype(dtype), self.scale.astype(dtype)
+        # computed in float64 for integers (a timestamp near 1.7e9 has no float32 of its own) and in float32
+        # for float16 (whose range the statistics may exceed); the result in x's float dtype, else float32
+        work = np.float64 if x.dtype.kind != "f" else np.float32 if x.dtype == np.float16 else x.dtype
+        return x.astype(work, copy=False), self.mean.astype(work), self.scale.astype(work)
+
+    @staticmethod
+    def _out_dtype(x) -> np.dtype:
+        x = np.asarray(x)
+        return x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
 
     def transform(self, x) -> np.ndarray:
-        """``(x - mean) / scale`` in x's floating dtype; x of shape (N, ...) like the fitted data."""
-        x, mean, scale = self._prepare(x, "transform")
-        return (x - mean) / scale
+        """``(x - mean) / scale`` in x's floating dtype (float32 for integers); x of shape (N, ...) like the
+        fitted data."""
+        x_, mean, scale = self._prepare(x, "transform")
+        return ((x_ - mean) / scale).astype(self._out_dtype(x), copy=False)
 
     def fit_transform(self, x) -> np.ndarray:
         return self.fit(x).transform(x)
 
     def inverse_transform(self, z) -> np.ndarray:
         """``z * scale + mean``: undo :meth:`transform`."""
-        z, mean, scale = self._prepare(z, "inverse_transform")
-        return z * scale + mean
+        z_, mean, scale = self._prepare(z, "inverse_transform")
+        return (z_ * scale + mean).astype(self._out_dtype(z), copy=False)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """The fitted statistics as arrays (``mean``, ``scale``), ready for ``cr.save``."""
@@ -95,8 +114,8 @@ class Standardizer:
         missing = {"mean", "scale"} - set(state)
         if missing:
             raise DataError(f"Standardizer.load_state_dict: missing keys {sorted(missing)}, got {sorted(state)}")
-        mean = np.asarray(state["mean"], dtype=np.float64)
-        scale = np.asarray(state["scale"], dtype=np.float64)
+        mean = _numeric(state["mean"], "load_state_dict", "mean").astype(np.float64)
+        scale = _numeric(state["scale"], "load_state_dict", "scale").astype(np.float64)
         if mean.shape != scale.shape:
             raise ShapeError(f"Standardizer.load_state_dict: mean {mean.shape} and scale {scale.shape} differ")
         if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):

@@ -57,6 +57,7 @@ class BatchNorm(Function):
     Running statistics (training only, in place and in their own dtype, PyTorch's convention):
         running_mean = (1 - momentum) * running_mean + momentum * mu
         running_var  = (1 - momentum) * running_var  + momentum * var * m / (m - 1)   (unbiased)
+        (skipped for a batch whose statistics are not finite: NaN or inf in x)
     Everything is computed in x's dtype: weights and statistics of another dtype are cast to it.
     float16 inputs are computed in float32 (statistics, running averages, gradients) and y is rounded
     to float16, as PyTorch does: float16 sums overflow past 65504 after a few hundred values.
@@ -80,7 +81,9 @@ class BatchNorm(Function):
             mu = x.mean(axis=axes, keepdims=True)
             xc = x - mu
             var = _channel_dot(xc, xc).reshape(pshape) / m
-            if self.running_mean is not None:
+            # a batch holding NaN or inf leaves the running statistics as they were (PyTorch would store NaN in
+            # them and every later evaluation would be NaN): its output is NaN anyway, and fit stops on it
+            if self.running_mean is not None and np.isfinite(var).all() and np.isfinite(mu).all():
                 k = self.momentum
                 self.running_mean *= 1 - k
                 self.running_mean += k * mu.reshape(-1)

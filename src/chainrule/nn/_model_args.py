@@ -116,7 +116,7 @@ def sample_shape(where: str, shape, lengths: tuple) -> tuple:
                                 f"(64,), got {shape!r}")
     out = tuple(pos_ints(where, "input_shape", shape))
     if len(out) not in lengths:
-        want = " or ".join({1: "(F,)", 3: "(C, H, W)"}[n] for n in lengths)
+        want = " or ".join({1: "(F,)", 2: "(H, W)", 3: "(C, H, W)"}.get(n, f"{n} numbers") for n in lengths)
         raise ArgumentError(f"{where}: input_shape must be {want}, got {out}")
     return out
 

@@ -37,7 +37,7 @@ from ..errors import ArgumentError, ArgumentTypeError, ShapeError
 from ..functional.linalg import layer_input
 from . import init as _init
 from . import layers as L
-from ._model_args import as_generator, check_choice, pos_int, pos_ints, real, sample_shape
+from ._model_args import as_generator, check_choice, flag, pos_int, pos_ints, real, sample_shape
 from ._model_parts import ACTIVATIONS, INITS, _init_linear, activation_module
 from .autoencoder import Autoencoder, pretrain_layerwise  # noqa: F401  (re-exported)
 from .module import Module, Sequential
@@ -124,6 +124,7 @@ def mlp(sizes, activation: str = "relu", init: str = "he", dropout: float = 0.0,
     check_choice(where, "activation", activation, ACTIVATIONS)
     check_choice(where, "init", init, INITS)
     dropout = real(where, "dropout", dropout, 0.0, 1.0)
+    batchnorm = flag(where, "batchnorm", batchnorm)
     init_std = real(where, "init_std", init_std)
     gen = as_generator(where, generator)
     mods = []
@@ -363,7 +364,7 @@ def get_model(name: str, input_shape, num_classes: int, **kw) -> Module:
             hidden = _widths(name, take("hidden", [256, 128]))
             net = Sequential(L.Flatten(), *mlp([_flat(shape), *hidden, num_classes], take("activation", "relu"),
                                                take("init", "he"), take("dropout", 0.0),
-                                               bool(take("batchnorm", False)), generator=gen))
+                                               take("batchnorm", False), generator=gen))
         elif name == "cnn":
             if len(shape) != 3:
                 raise ArgumentError(f"model 'cnn' needs image inputs of shape (C, H, W), got samples of shape "

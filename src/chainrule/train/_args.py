@@ -98,7 +98,19 @@ def resolve_metrics(metrics, loss_fn, where: str) -> list | None:
         raise ArgumentTypeError(f"{where}: metrics must be a metric name, a function or a sequence of them, got "
                                 f"{type(metrics).__name__}") from None
     from_logits = loss_kind(loss_fn) != "probabilities"
-    return [get_metric(m, from_logits=from_logits) for m in metrics]
+    resolved = [get_metric(m, from_logits=from_logits) for m in metrics]
+    names = [n for n, _ in resolved]
+    for n in names:  # History keeps one column per name: a second one, or a name fit writes, would overwrite it
+        if n in _RESERVED or n.startswith("val_"):
+            raise ArgumentError(f"{where}: a metric may not be called {n!r}: fit records that name itself; give "
+                                "the metric another name with a (name, fn) pair")
+        if names.count(n) > 1:
+            raise ArgumentError(f"{where}: two metrics are called {n!r} (two lambdas, say); give them names with "
+                                "(name, fn) pairs")
+    return resolved
+
+
+_RESERVED = ("loss", "lr", "epoch", "time")
 
 
 def check_targets(metric_fns, y, where: str) -> None:

@@ -1,10 +1,12 @@
 """How ``fit``, ``evaluate`` and ``predict`` read their data: (x, y) arrays, or an iterable of (x, y) batches.
 
-The rule for a tuple or list ``data``: it is a sequence of batches when its elements are themselves
-(x, y) batches (tuples or lists of 2 or 3 arrays, tensors or lists, such as a DataLoader yields); any
-other pair ``(x, y)`` is whole arrays: NumPy arrays, tensors or (nested) lists, converted with
-``np.asarray`` (a list x becomes the model's float dtype; a list y keeps integer labels as int64).
-Anything else that is iterable (a DataLoader, a generator) is used as an iterable of batches.
+The rule for a tuple or list ``data``: a tuple of two items that are not both tuples, ``(x, y)``, is
+whole arrays, even when x and y are short nested lists that would also read as two batches; otherwise
+``data`` is a sequence of batches when its elements are themselves (x, y) batches (tuples or lists of 2
+or 3 arrays, tensors or lists, such as a DataLoader yields); any other pair is whole arrays: NumPy arrays,
+tensors or (nested) lists, converted with ``np.asarray`` (a list x becomes the model's float dtype; a
+list y keeps integer labels as int64). Anything else that is iterable (a DataLoader, a generator) is used
+as an iterable of batches.
 """
 
 from __future__ import annotations
@@ -19,8 +21,25 @@ ACCEPTS = ("fit and evaluate accept (x, y) arrays (NumPy arrays, tensors or list
            "DataLoader or other iterable of (x, y) batches")
 
 
-def array(a) -> np.ndarray:
-    return a.data if isinstance(a, Tensor) else np.asarray(a)
+def array(a, where: str = "the model") -> np.ndarray:
+    """A model's output as an array; a tuple or dict (an LSTM's (out, (h, c))) is a clear error."""
+    if isinstance(a, Tensor):
+        return a.data
+    if isinstance(a, (tuple, list, dict)):
+        raise ArgumentTypeError(f"{where}: the model returned a {type(a).__name__}, not one tensor; wrap it in a "
+                                "Module whose forward returns the output to use (an LSTM's out[:, -1], say)")
+    return np.asarray(a)
+
+
+def arrays_of(out) -> list:
+    """The arrays in a model's output: a tensor's, or those of the tensors in a tuple, list or dict."""
+    if isinstance(out, Tensor):
+        return [out.data]
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (tuple, list)):
+        return [a for o in out for a in arrays_of(o)]
+    return [out] if isinstance(out, np.ndarray) else []
 
 
 def cast(a: np.ndarray, dtype) -> np.ndarray:
@@ -88,7 +107,8 @@ def prepare(data, name: str, dtype, where: str = "fit"):
     if isinstance(data, Arrays):
         return data
     if isinstance(data, (tuple, list)) and data:
-        if len(data) == 2 and not (_is_batch(data[0]) and _is_batch(data[1])):
+        pair_tuple = isinstance(data, tuple) and not (isinstance(data[0], tuple) and isinstance(data[1], tuple))
+        if len(data) == 2 and (pair_tuple or not (_is_batch(data[0]) and _is_batch(data[1]))):
             return _xy(data, name, dtype, where)
         if not _is_batch(data[0]):
             extra = " (sample weights are not supported)" if len(data) == 3 else ""
@@ -151,6 +171,9 @@ def batches(data, batch_size: int, shuffle: bool, rng, dtype, drop_single: bool 
     for b in source:
         if not isinstance(b, (tuple, list)) or len(b) < 2:
             raise DataError(f"{where}: a data loader must yield (x, y) batches, got a {type(b).__name__}; {ACCEPTS}")
+        if len(b) > 2:  # (x, y, w): the weights would be dropped without a word
+            raise DataError(f"{where}: a batch of {len(b)} items, (x, y, ...); sample weights and extra items are not "
+                            "supported: yield (x, y) batches (weigh the loss in loss_fn instead)")
         yield cast(array(b[0]), dtype), cast(array(b[1]), dtype)
 
 

@@ -32,6 +32,7 @@ import functools
 
 import numpy as np
 
+from ..errors import ArgumentTypeError
 from . import metrics as M
 
 
@@ -153,7 +154,12 @@ class _Kept(Running):
         self.outs.append(y_pred)
 
     def result(self) -> float:
-        return float(self.fn(np.concatenate(self.ys), np.concatenate(self.outs)))
+        value = self.fn(np.concatenate(self.ys), np.concatenate(self.outs))
+        try:
+            return float(value)
+        except (TypeError, ValueError):  # None, an array of several numbers
+            raise ArgumentTypeError(f"metric '{self.name}' must return one number, got "
+                                    f"{type(value).__name__} {np.shape(value) if value is not None else ''}") from None
 
     def shown(self) -> float:
         """The sample-weighted mean of the batches' values (``fn`` over the whole epoch so far would cost

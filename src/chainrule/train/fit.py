@@ -97,7 +97,7 @@ def evaluate(model, loss_fn, data, *, metrics=None, batch_size: int = 256) -> di
     accs = S.running(metric_fns)
     dtype = D.model_dtype(model)
     data = D.prepare(data, "data", dtype, "evaluate")
-    was_training = getattr(model, "training", False)
+    modes = _modes(model)
     model.eval()
     total, count = 0.0, 0
     try:
@@ -108,14 +108,15 @@ def evaluate(model, loss_fn, data, *, metrics=None, batch_size: int = 256) -> di
                     accs = S.running(metric_fns)
                 with np.errstate(over="ignore", invalid="ignore"):  # outputs and loss are checked, with a cause
                     out = model(Tensor(xb))
-                    _check_outputs(D.array(out), xb, count, "evaluate")
+                    for a in D.arrays_of(out):  # a tuple output (an LSTM's) is the loss's business
+                        _check_outputs(a, xb, count, "evaluate")
                     if loss_fn is not None:
                         total += _loss_value(loss_fn(out, Tensor(yb)), "evaluate") * len(xb)
                 count += len(xb)
                 for acc in accs:
-                    acc.update(yb, D.array(out))
+                    acc.update(yb, D.array(out, "evaluate"))
     finally:
-        model.train(was_training)
+        _restore_modes(model, modes)
     if count == 0:
         raise DataError("evaluate: the data yielded no samples")
     logs = {"loss": total / count} if loss_fn is not None else {}
@@ -151,20 +152,31 @@ def predict(model, x, batch_size: int = 256) -> np.ndarray:
     batch_size = A.check_int("predict", "batch_size", batch_size, 1)
     dtype = D.model_dtype(model)
     batches = D.predict_batches(x, batch_size, dtype)
-    was_training = getattr(model, "training", False)
+    modes = _modes(model)
     model.eval()
     outs, seen = [], 0
     try:
         with no_grad(), np.errstate(over="ignore", invalid="ignore"):  # checked below, with the samples named
             for b in batches:
-                outs.append(D.array(model(Tensor(b))))
+                outs.append(D.array(model(Tensor(b)), "predict"))
                 _check_outputs(outs[-1], b, seen, "predict")
                 seen += len(outs[-1])
     finally:
-        model.train(was_training)
+        _restore_modes(model, modes)
     if not outs:
         raise DataError("predict: got no samples")
     return np.concatenate(outs)
+
+
+def _modes(model) -> list:
+    """Every module's own train/eval flag (a frozen batch-norm layer in eval mode inside a training model)."""
+    modules = model.modules() if hasattr(model, "modules") else [model]
+    return [(m, m.training) for m in modules if hasattr(m, "training")]
+
+
+def _restore_modes(model, modes: list) -> None:
+    for m, training in modes:
+        m.training = training
 
 
 def _check_outputs(out: np.ndarray, x, first: int, where: str) -> None:
@@ -173,6 +185,7 @@ def _check_outputs(out: np.ndarray, x, first: int, where: str) -> None:
     weights. inf alone may be meant (log-probabilities of impossible classes) and passes."""
     if out.dtype.kind != "f" or not np.isnan(np.max(out, initial=-np.inf)):
         return
+    out = out.reshape(1) if out.ndim == 0 else out
     rows = np.flatnonzero(np.isnan(out.reshape(len(out), -1)).any(axis=1))
     xs = np.asarray(x.data if isinstance(x, Tensor) else x)
     big = float(np.max(np.abs(xs[rows[0]]), initial=0.0)) if xs.dtype.kind in "fiu" and len(xs) == len(out) else None
@@ -183,8 +196,12 @@ def _check_outputs(out: np.ndarray, x, first: int, where: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ fit
-def _non_finite_loss(model, value: float, epoch: int, step: int, global_step: int) -> NonFiniteError:
+def _non_finite_loss(model, value: float, epoch: int, step: int, global_step: int, xb=None,
+                     yb=None) -> NonFiniteError:
     where = f"fit: the training loss is {value} at epoch {epoch}, step {step} (global step {global_step})"
+    for name, b in (("inputs", xb), ("targets", yb)):
+        if isinstance(b, np.ndarray) and b.dtype.kind == "f" and not np.isfinite(b).all():
+            where += f"; the batch's {name} hold NaN or inf (clean the data first)"
     bad = _nonfinite_parameter(model)
     if bad is None:
         return NonFiniteError(f"{where}; training stopped before this step changed any weight")
@@ -210,7 +227,7 @@ def _train_epoch(model, loss_fn, optimizer, data, epoch: int, global_step: int, 
             loss = loss_fn(out, Tensor(yb))
             value = _loss_value(loss, "fit")
             if not math.isfinite(value):
-                raise _non_finite_loss(model, value, epoch, step, global_step)
+                raise _non_finite_loss(model, value, epoch, step, global_step, xb, yb)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -224,7 +241,7 @@ def _train_epoch(model, loss_fn, optimizer, data, epoch: int, global_step: int, 
         total += value * len(xb)
         count += len(xb)
         for acc in accs:
-            acc.update(yb, D.array(out))
+            acc.update(yb, D.array(out, "fit"))
         if bar is not None:
             post = {"loss": f"{total / count:.4f}"}
             if accs:
