@@ -108,3 +108,34 @@ def test_get_model_input_shape_and_batchnorm_flag_are_checked():
         models.mlp([4, 3, 2], batchnorm="no")
     with pytest.raises(ArgumentTypeError, match="batchnorm must be True or False"):
         models.get_model("mlp", (4,), 2, batchnorm="no")
+
+
+def test_a_monitor_the_logs_will_not_hold_is_refused_before_training():
+    x, y = _xy()
+    m = nn.Linear(4, 3)
+    w = m.weight.numpy().copy()
+    for cb in (train.EarlyStopping(monitor="val_acc"), train.ModelCheckpoint("unused", monitor="val_acc")):
+        with pytest.raises(ArgumentError, match="monitor 'val_acc' will not be in the epoch's logs"):
+            train.fit(m, nn.CrossEntropyLoss(), optim.SGD(m.parameters(), lr=0.1), (x, y), (x, y),
+                      metrics=["accuracy"], callbacks=[cb], verbose=False)
+    np.testing.assert_array_equal(m.weight.numpy(), w)  # nothing trained
+    with pytest.raises(ArgumentError, match="mode must be 'min' or 'max'"):
+        train.History().best(mode="maximum")
+
+
+def test_a_resumed_file_checkpoint_keeps_the_best_it_holds(tmp_path):
+    x, y = _xy(60)
+    xv, yv = _xy(30, seed=1)
+    path = tmp_path / "best.safetensors"
+    cr.manual_seed(0)
+    m = nn.Linear(4, 3)
+    opt = optim.SGD(m.parameters(), lr=0.1)
+    train.fit(m, nn.CrossEntropyLoss(), opt, (x, y), (xv, yv), epochs=1, callbacks=[train.ModelCheckpoint(path)],
+              verbose=False)
+    first = cr.load(path)["best"]
+    with cr.no_grad():  # a resumed run that only gets worse must not replace the best file
+        m.weight.data[...] *= 50.0
+    train.fit(m, nn.CrossEntropyLoss(), opt, (x, y), (xv, yv), epochs=2, initial_epoch=1,
+              callbacks=[train.ModelCheckpoint(path)], verbose=False, shuffle=False)
+    saved = cr.load(path)
+    assert saved["epoch"] == 1 and saved["best"] == first

@@ -11,6 +11,8 @@ as an iterable of batches.
 
 from __future__ import annotations
 
+import collections.abc
+
 import numpy as np
 
 from .. import backend
@@ -119,6 +121,12 @@ def prepare(data, name: str, dtype, where: str = "fit"):
         raise ArgumentTypeError(f"{where}: {name} must be an (x, y) pair of arrays or an iterable of (x, y) batches "
                                 f"(a DataLoader), got {type(data).__name__}")
     return data
+
+
+def read_once(data) -> bool:
+    """Whether ``data`` is an iterator (a generator), which a second epoch finds empty. Asked without calling
+    ``iter``, which would start an epoch of a DataLoader (and move its shuffling on)."""
+    return isinstance(data, collections.abc.Iterator)
 
 
 def n_batches(data, batch_size: int) -> int | None:

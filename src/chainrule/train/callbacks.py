@@ -69,6 +69,20 @@ def _monitored(owner: str, monitor: str, logs: dict, fallback: bool = False) -> 
     return key, float(logs[key])
 
 
+def check_monitor(owner: str, monitor: str, params: dict, fallback: bool = False) -> None:
+    """Refuse at the start of fit a monitor that no epoch's logs will hold: the names fit logs are known once
+    the metrics are (not when fit picks them at the first batch), so 'val_acc' fails now, not after an epoch."""
+    names = params.get("metrics")
+    if names is None:
+        return
+    base = ["loss", *names]
+    keys = ["epoch", *base, "lr", "time"] + ([f"val_{n}" for n in base] if params.get("do_validation") else [])
+    if monitor in keys or (fallback and monitor.startswith("val_") and monitor[4:] in keys):
+        return
+    raise ArgumentError(f"{owner}: monitor {monitor!r} will not be in the epoch's logs, which will hold "
+                        f"{', '.join(k for k in keys if k != 'epoch')}")
+
+
 class _Best:
     """Tracks the best value of a monitored quantity."""
 
@@ -105,6 +119,7 @@ class EarlyStopping(Callback):
         if self.monitor.startswith("val_") and self.params.get("do_validation") is False:
             raise ArgumentError(f"EarlyStopping: monitor '{self.monitor}' needs validation data; pass val_data to "
                                 f"fit, or monitor a training quantity such as '{self.monitor[4:]}'")
+        check_monitor("EarlyStopping", self.monitor, self.params)
         self._best = _Best(self.mode, self.min_delta)
         self.best, self.best_epoch, self.stopped_epoch = self._best.value, None, None
         self.restored_epoch = None
@@ -257,19 +272,26 @@ class ModelCheckpoint(Callback):
                                 f"logs: {e}") from None
 
     def on_train_begin(self, logs=None) -> None:
+        if self.save_best:
+            check_monitor("ModelCheckpoint", self.monitor, self.params, fallback=True)
         self._best = _Best(self.mode)
         if not self.is_dir:
             self._check_fields()
             folder = os.path.dirname(self.path)
             if not _template_fields(folder):  # a folder without fields is made now; one with fields per save
                 _make_folder(folder.format(), self.path)
+            if not self.fields:  # one fixed file: a resumed run must beat the best it holds
+                self._resume_best(self.path)
             return
         if os.path.exists(self.path) and not os.path.isdir(self.path):
             raise ArgumentError(f"ModelCheckpoint: {self.path!r} is an existing file, not a folder; give a folder, "
                                 "or a file path ending in '.safetensors'")
         _make_folder(self.path, self.path)
-        best = os.path.join(self.path, "best.safetensors")
-        if self.params.get("initial_epoch", 0) > 0 and os.path.exists(best):
+        self._resume_best(os.path.join(self.path, "best.safetensors"))
+
+    def _resume_best(self, best: str) -> None:
+        """When fit resumes (initial_epoch > 0), start from the best value the existing checkpoint recorded."""
+        if self.save_best and self.params.get("initial_epoch", 0) > 0 and os.path.exists(best):
             from ..io import load
 
             saved = load(best).get("best")

@@ -389,6 +389,11 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     train_data = D.prepare(train_data, "train_data", dtype)
     if val_data is not None:
         val_data = D.prepare(val_data, "val_data", dtype)
+    for name, d in (("train_data", train_data), ("val_data", val_data)):
+        if epochs - initial_epoch > 1 and D.read_once(d):
+            raise ArgumentError(f"fit: {name} is an iterator (a generator, say), which can be read only once, and fit "
+                                f"reads it every epoch ({epochs - initial_epoch} epochs); pass a list of batches or a "
+                                "DataLoader")
     history = History() if history is None else history
     params = {"epochs": epochs, "initial_epoch": initial_epoch, "seed": seed, "batch_size": batch_size,
               "do_validation": val_data is not None,

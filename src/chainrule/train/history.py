@@ -10,7 +10,7 @@ import numbers
 import os
 
 from .._atomic import atomic_write
-from ..errors import FileFormatError, MissingFileError
+from ..errors import ArgumentError, FileFormatError, MissingFileError
 
 
 def _clean(v):
@@ -72,6 +72,8 @@ class History:
 
     def best(self, monitor: str = "val_loss", mode: str = "min") -> dict | None:
         """The record with the lowest (mode 'min') or highest ('max') value of ``monitor``."""
+        if mode not in ("min", "max"):
+            raise ArgumentError(f"History.best: mode must be 'min' or 'max', got {mode!r}")
         rows = [r for r in self.records
                 if isinstance(r.get(monitor), numbers.Real) and not math.isnan(float(r[monitor]))]
         if not rows:
