@@ -139,3 +139,10 @@ def test_a_resumed_file_checkpoint_keeps_the_best_it_holds(tmp_path):
               callbacks=[train.ModelCheckpoint(path)], verbose=False, shuffle=False)
     saved = cr.load(path)
     assert saved["epoch"] == 1 and saved["best"] == first
+
+
+def test_resnet_says_which_option_fits_which_input():
+    with pytest.raises(ArgumentError, match=r"resnet takes channels on images and hidden on vectors.*\(1, 8, 8\)"):
+        models.get_model("resnet", (1, 8, 8), 10, hidden=8)
+    with pytest.raises(ArgumentError, match=r"resnet takes channels on images"):
+        models.get_model("resnet", (5,), 2, channels=8)

@@ -387,5 +387,9 @@ def get_model(name: str, input_shape, num_classes: int, **kw) -> Module:
         msg = str(e)
         raise type(e)(msg if msg.startswith(where) else f"{where}: {msg}") from None
     if kw:
-        raise ArgumentError(f"model {name!r}: unknown option(s) {', '.join(sorted(kw))}")
+        why = ""
+        if name == "resnet" and set(kw) & {"channels", "hidden"}:  # each applies to one kind of input
+            why = (" (resnet takes channels on images and hidden on vectors; these samples have shape "
+                   f"{tuple(shape)})")
+        raise ArgumentError(f"model {name!r}: unknown option(s) {', '.join(sorted(kw))}{why}")
     return net
