@@ -16,11 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from .._files import read_bytes
-from ..errors import FileFormatError
+from ..errors import ArgumentTypeError, FileFormatError
 
 _TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
+
+
+def _check_magic(where: str, magic) -> None:
+    if magic is not None and (isinstance(magic, bool) or not isinstance(magic, (int, np.integer))):
+        raise ArgumentTypeError(f"{where}: magic must be an integer (e.g. 2051 for MNIST images, 2049 for labels) "
+                                f"or None, got {type(magic).__name__} {magic!r:.60}")
 
 
 def decompress(data: bytes, name: str) -> bytes:
@@ -59,6 +65,7 @@ def parse_idx(data: bytes, name: str = "<bytes>", magic: int | None = None) -> n
     >>> parse_idx(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]), magic=2049)
     array([7, 8, 9], dtype=uint8)
     """
+    _check_magic("parse_idx", magic)
     if len(data) < 4:
         raise FileFormatError(f"{name}: too short for an IDX file ({len(data)} bytes, the header alone needs 4+)")
     found = int.from_bytes(data[:4], "big")
@@ -80,7 +87,10 @@ def parse_idx(data: bytes, name: str = "<bytes>", magic: int | None = None) -> n
         what = "truncated" if got < expected else "has trailing bytes"
         raise FileFormatError(f"{name}: {what}: dimensions {dims} need {expected} bytes of data after the "
                               f"{header}-byte header, found {got}")
-    arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    try:  # NumPy refuses shapes whose nonzero sizes multiply past its limit, or too many dimensions
+        arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    except ValueError as exc:
+        raise FileFormatError(f"{name}: dimensions {dims} cannot form an array ({exc})") from None
     return arr if dtype.itemsize == 1 else arr.astype(dtype.newbyteorder("="))
 
 
@@ -90,7 +100,11 @@ def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
     Raises :class:`~chainrule.errors.MissingFileError` when the file does not exist and
     :class:`~chainrule.errors.FileFormatError` when it is not a valid IDX file.
     """
-    path = Path(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentTypeError(f"read_idx: path must be a file path (str or pathlib.Path), got "
+                                f"{type(path).__name__} {path!r:.60}")
+    _check_magic("read_idx", magic)
+    path = Path(os.fspath(path))
     data = read_bytes(path, "IDX file")
     return parse_idx(decompress(data, str(path)), str(path), magic)
 

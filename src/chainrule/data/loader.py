@@ -15,15 +15,24 @@ def _is_int(v) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
+def _check_count(where: str, name: str, v, expected: str = "a non-negative integer") -> None:
+    """``v`` a non-negative integer: a wrong type is an ArgumentTypeError, a negative one an ArgumentError."""
+    if not _is_int(v):
+        raise ArgumentTypeError(f"{where}: {name} must be {expected}, got {type(v).__name__} {v!r:.60}")
+    if v < 0:
+        raise ArgumentError(f"{where}: {name} must be {expected}, got {v!r}")
+
+
 def _same_structure(values: list, idx: np.ndarray, where: str, width: int | None = None, keys=None) -> None:
-    """Every sample's field ``where`` is a tuple of ``width`` items, or a dict with ``keys``, as sample 0's."""
+    """Every sample's field ``where`` is a tuple of ``width`` items, or a dict with ``keys`` (in any order, as
+    PyTorch's collate, which takes the first sample's keys), as sample 0's."""
     for i, v in zip(idx, values):
         if width is not None and (not isinstance(v, (tuple, list)) or len(v) != width):
             got = f"a {type(v).__name__}" + (f" of {len(v)}" if isinstance(v, (tuple, list)) else "")
             raise DataError(f"DataLoader: sample {int(i)} has a different structure from sample {int(idx[0])} "
                             f"(expected {'field ' + where + ' to be ' if where else ''}a tuple of {width} fields, "
                             f"got {got})")
-        if keys is not None and (not isinstance(v, Mapping) or list(v.keys()) != keys):
+        if keys is not None and (not isinstance(v, Mapping) or set(v.keys()) != set(keys)):
             got = f"keys {list(v.keys())}" if isinstance(v, Mapping) else f"a {type(v).__name__}"
             raise DataError(f"DataLoader: sample {int(i)} has a different structure from sample {int(idx[0])} "
                             f"(expected {'field ' + where + ' to be ' if where else ''}a dict with keys {keys}, "
@@ -127,8 +136,8 @@ class DataLoader:
             raise ArgumentTypeError(f"DataLoader: batch_size must be an integer, got {type(batch_size).__name__}")
         if batch_size < 1:
             raise ArgumentError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
-        if seed is not None and (not _is_int(seed) or seed < 0):
-            raise ArgumentError(f"DataLoader: seed must be a non-negative integer or None, got {seed!r}")
+        if seed is not None:
+            _check_count("DataLoader", "seed", seed, "a non-negative integer or None")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -138,8 +147,7 @@ class DataLoader:
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next iteration use the order of epoch ``epoch`` (counting from 0)."""
-        if not _is_int(epoch) or epoch < 0:
-            raise ArgumentError(f"DataLoader.set_epoch: epoch must be a non-negative integer, got {epoch!r}")
+        _check_count("DataLoader.set_epoch", "epoch", epoch)
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
@@ -159,8 +167,8 @@ class DataLoader:
             raise ArgumentError("DataLoader.order: this loader has no seed, so it draws each epoch's order from "
                                 "chainrule's global generator when the epoch starts (at iter()); no order is known "
                                 "in advance. Build it with DataLoader(..., seed=...) to ask for an epoch's order")
-        if epoch is not None and (not _is_int(epoch) or epoch < 0):
-            raise ArgumentError(f"DataLoader.order: epoch must be a non-negative integer, got {epoch!r}")
+        if epoch is not None:
+            _check_count("DataLoader.order", "epoch", epoch)
         k = self.epoch if epoch is None else int(epoch)
         return np.random.default_rng([self.seed, k]).permutation(n)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 
+from .._files import read_bytes
 from ..errors import ArgumentTypeError, FileFormatError, MissingFileError
 from .download import DATASETS, cache_dir, ensure_downloaded, manual_instructions
 from .idx import read_idx_pair
@@ -25,15 +27,34 @@ def _candidates(split: str, kind: str) -> list[str]:
     return [name for stem in stems for name in (stem + ".gz", stem)]
 
 
+def _short(path: Path) -> str:
+    s = str(path)
+    return s if len(s) <= 120 else f"{s[:60]}...{s[-40:]} ({len(s)} characters)"
+
+
+def _is(test: str, path: Path) -> bool:
+    """``path.is_file()`` or ``path.is_dir()``; the system's refusal to look (a folder that cannot be searched,
+    a name too long) becomes a ChainruleError naming the path, as an unreadable IDX file does."""
+    try:
+        return getattr(path, test)()
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise MissingFileError(f"{_short(path)}: no such file or folder can exist ({exc.strerror}): "
+                                   f"the path or one of its names is longer than the system allows") from None
+        why = (f": its folder {_short(path.parent)} (or one above it) cannot be searched"
+               if exc.errno in (errno.EACCES, errno.EPERM) else "")
+        raise FileFormatError(f"{_short(path)}: cannot be looked at ({exc.strerror or exc}){why}") from None
+
+
 def _find(folder: Path, split: str, kind: str) -> Path | None:
-    return next((folder / n for n in _candidates(split, kind) if (folder / n).is_file()), None)
+    return next((folder / n for n in _candidates(split, kind) if _is("is_file", folder / n)), None)
 
 
 def _dataset_folder(dataset: str, root: Path) -> Path:
-    if root.is_file():
+    if _is("is_file", root):
         raise MissingFileError(f"{dataset}: root {root} is a file, not a folder: pass the folder that holds the "
                                f"IDX files ({root.parent})")
-    if not root.is_dir():
+    if not _is("is_dir", root):
         raise MissingFileError(f"{dataset}: the data folder {root} does not exist")
     for sub in _SUBFOLDERS[dataset]:
         if _find(root / sub, "train", "images") is not None:
@@ -50,9 +71,9 @@ def _check_identity(dataset: str, folder: Path) -> None:
     re-compressed, or uncompressed) cannot be told apart and is read as it is."""
     for name in ("train-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         path = folder / name
-        if not path.is_file():
+        if not _is("is_file", path):
             continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = hashlib.sha256(read_bytes(path, "IDX file")).hexdigest()
         if digest == DATASETS[dataset]["files"][name]:
             continue
         other = next((d for d, spec in DATASETS.items() if d != dataset and spec["files"].get(name) == digest), None)

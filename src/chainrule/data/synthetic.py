@@ -30,12 +30,13 @@ def _check(name: str, n, noise) -> None:
 
 
 def _rng(name: str, seed) -> np.random.Generator:
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed < 0:
-        raise ArgumentError(f"{name}: seed must be a non-negative integer, a Generator or None, got {seed}")
-    try:
-        return get_generator(seed)
-    except ArgumentError as exc:
-        raise ArgumentError(f"{name}: {exc}") from None
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ArgumentTypeError(f"{name}: seed must be a non-negative integer, a numpy Generator or None, "
+                                    f"got {type(seed).__name__} {seed!r:.60}")
+        if seed < 0:
+            raise ArgumentError(f"{name}: seed must be a non-negative integer, a numpy Generator or None, got {seed}")
+    return get_generator(seed)
 
 
 def _sizes(n: int, classes: int) -> np.ndarray:
