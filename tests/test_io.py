@@ -220,6 +220,13 @@ def test_bad_paths_are_clear_errors(tmp_path):
         cr.load(tmp_path / ("x" * 300))
 
 
+def test_a_name_as_long_as_the_folder_allows_can_be_saved(tmp_path):
+    """The temporary file's name is cut so that it fits wherever the final name does (255 bytes here)."""
+    name = "é" * ((os.pathconf(tmp_path, "PC_NAME_MAX") - 12) // 2) + ".safetensors"  # 2 bytes a letter
+    cr.save({"a": np.ones(2)}, tmp_path / name)
+    assert os.listdir(tmp_path) == [name] and cr.load(tmp_path / name)["a"].tolist() == [1.0, 1.0]
+
+
 def test_bytes_paths_work_both_ways(tmp_path):
     path = os.fsencode(tmp_path / "a.safetensors")
     cr.save({"a": np.arange(3)}, path)

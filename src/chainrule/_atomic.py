@@ -118,7 +118,7 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None, newline: s
     except OSError:
         perms = 0o666 & ~_UMASK
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(name), suffix=".tmp", dir=folder)
     except OSError as e:  # a read-only or full folder: name the file the caller asked for, not the temporary one
         raise type(e)(e.errno, e.strerror, path) from None
     try:
@@ -139,7 +139,8 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None, newline: s
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if type(e) is OSError and e.errno and e.filename is None:  # e.g. disk full: say which file
+        if type(e) is OSError and e.errno and e.filename in (None, tmp):  # disk full, a name too long: say which
+            # file the caller asked for, not the temporary one
             raise OSError(e.errno, e.strerror, path) from None
         raise
     _fsync_dir(folder)
@@ -149,12 +150,19 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None, newline: s
 STALE_AFTER_S = 3600.0
 
 
+def _temporary_prefix(name: str) -> str:
+    """``.NAME.``, with NAME cut to 100 bytes: the temporary name (prefix, 8 random characters, ``.tmp``) must
+    fit where a name of up to 255 bytes does."""
+    short = os.fsencode(name)[:100].decode(errors="ignore") if len(os.fsencode(name)) > 100 else name
+    return f".{short}."
+
+
 def _remove_stale_temporaries(folder: str, name: str) -> None:
     """Remove what earlier writes of ``name`` left behind when their process was killed outright (kill -9,
     the out-of-memory killer: no ``except`` runs). Only our own naming, ``.{name}.*.tmp``, untouched for an
     hour: a write in progress (another process saving the same file) changes its temporary file all along.
     """
-    prefix, now = f".{name}.", time.time()
+    prefix, now = _temporary_prefix(name), time.time()
     try:
         entries = list(os.scandir(folder))
     except OSError:

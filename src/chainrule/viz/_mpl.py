@@ -7,9 +7,7 @@ PNG files are written atomically through :func:`chainrule._atomic.atomic_write`.
 
 from __future__ import annotations
 
-import os
-
-from .._atomic import atomic_write
+from .._atomic import atomic_write, user_path
 from ..errors import ArgumentError, ChainruleError
 
 
@@ -31,7 +29,8 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize=(6.4, 4.8)):
 
 
 def check_png_path(path) -> str:
-    path = os.fspath(path)
+    """``path`` as a str (str, bytes or os.PathLike) naming a ``.png`` file, checked before anything is drawn."""
+    path = user_path(path, "plot output path")
     if not path.lower().endswith(".png"):
         raise ArgumentError(f"plot output {path!r}: expected a file name ending in .png")
     return path

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
 
+from .._atomic import user_path
 from ..errors import ArgumentError, ArgumentTypeError, DataError, ShapeError
 from ._mpl import check_png_path, finish, new_figure
+
+# matplotlib's autoscaling overflows float64 on values near the largest float (1.8e308): such values are not drawn
+_DRAWABLE = 1e300
 
 
 def _history(history):
@@ -15,12 +20,21 @@ def _history(history):
 
     if isinstance(history, History):
         return history
-    if isinstance(history, (str, os.PathLike)):
-        return History.from_json(history)
-    if isinstance(history, (list, tuple)):
-        return History(history)
-    if isinstance(history, dict) and "epochs" in history:
-        return History(history["epochs"])
+    if isinstance(history, (str, bytes, os.PathLike)):
+        path = user_path(history, "plot_curves: history")
+        if os.path.isdir(path):
+            inner = os.path.join(path, "history.json")
+            hint = f" (this folder has one: {inner!r})" if os.path.isfile(inner) else ""
+            raise ArgumentError(f"plot_curves: {path!r} is a folder; expected the path of a history.json file{hint}")
+        return History.from_json(path)
+    records = history["epochs"] if isinstance(history, dict) and "epochs" in history else history
+    if isinstance(records, (list, tuple)):
+        for i, r in enumerate(records):
+            if not isinstance(r, dict):
+                raise ArgumentTypeError(f"plot_curves: record {i + 1} of {len(records)} is {r!r} "
+                                        f"({type(r).__name__}); expected one dict per epoch, such as "
+                                        "{'epoch': 1, 'loss': 0.5}")
+        return History(records)
     raise ArgumentTypeError(f"plot_curves: expected a History, a history.json path or a list of records, "
                             f"got {type(history).__name__}")
 
@@ -48,12 +62,30 @@ def _numeric_keys(h) -> list:
     return keep
 
 
+def _series(values) -> np.ndarray:
+    """float64 values, None as NaN (a gap in the line); an int too large for a float becomes inf."""
+    out = np.full(len(values), np.nan)
+    for i, v in enumerate(values):
+        if v is not None:
+            try:
+                out[i] = float(v)
+            except OverflowError:
+                out[i] = np.inf if v > 0 else -np.inf
+    return out
+
+
+def _beyond(v: np.ndarray) -> np.ndarray:
+    """Where v is infinite or too large for matplotlib to draw (NaN, a missing value, is not counted)."""
+    return ~(np.abs(v) <= _DRAWABLE) & ~np.isnan(v)
+
+
 def plot_curves(history, path=None):
     """Training (and validation) loss, then every metric, then the learning rate, per epoch.
 
     ``history`` is a :class:`chainrule.train.History`, the path of a ``history.json``, or a list of records.
     Keys whose values are not numbers (a note, a name) are left out; a key mixing numbers and other values
-    is a DataError.
+    is a DataError. Infinite values and values beyond +-1e300 (a diverged run) are not drawn; the panel's
+    title says how many were left out.
     """
     path = check_png_path(path) if path is not None else None
     h = _history(history)
@@ -67,23 +99,39 @@ def plot_curves(history, path=None):
     if not panels:
         raise DataError(f"plot_curves: the history has no numeric quantity to plot (keys: {', '.join(h.keys())})")
     fig, ax = new_figure(1, len(panels), figsize=(4.4 * len(panels), 3.8))
-    epochs = [e if e is not None else i + 1 for i, e in enumerate(h["epoch"])] if "epoch" in keys else \
-        list(range(1, len(h) + 1))
+    epochs = np.arange(1.0, len(h) + 1)
+    if "epoch" in keys:
+        given = _series(h["epoch"])
+        if _beyond(given).any():
+            i = int(np.flatnonzero(_beyond(given))[0])
+            raise DataError(f"plot_curves: record {i + 1} of {len(h)} has epoch {h['epoch'][i]!r}; epochs must be "
+                            f"finite numbers within +-{_DRAWABLE:g}")
+        epochs = np.where(np.isnan(given), epochs, given)  # a record without an epoch: its position
 
     def series(key):
-        return np.array([np.nan if v is None else v for v in h[key]], dtype=np.float64)
+        """The values of ``key`` with those too large to draw as NaN (a gap), and how many those were."""
+        v = _series(h[key])
+        out = _beyond(v)
+        v[out] = np.nan
+        return v, int(out.sum())
 
     for a, key in zip(ax[0], panels):
+        left_out = 0
         if key == "lr":
-            a.plot(epochs, series("lr"), color="C2", lw=1.8)
-            a.set(title="learning rate", xlabel="epoch")
+            v, left_out = series("lr")
+            a.plot(epochs, v, color="C2", lw=1.8)
+            title = "learning rate"
         else:
-            if key in keys:
-                a.plot(epochs, series(key), "o-", ms=3, lw=1.6, label="training")
-            if "val_" + key in keys:
-                a.plot(epochs, series("val_" + key), "s--", ms=3, lw=1.6, label="validation")
-            a.set(title=key.replace("_", " "), xlabel="epoch")
+            for k, style, label in ((key, "o-", "training"), ("val_" + key, "s--", "validation")):
+                if k in keys:
+                    v, n = series(k)
+                    left_out += n
+                    a.plot(epochs, v, style, ms=3, lw=1.6, label=label)
+            title = key.replace("_", " ")
             a.legend(fontsize=8)
+        if left_out:
+            title += f" ({left_out} value{'s' if left_out > 1 else ''} too large to draw)"
+        a.set(title=title, xlabel="epoch")
         a.grid(alpha=0.3)
     return finish(fig, path)
 
@@ -108,12 +156,30 @@ def _points(x, y) -> tuple[np.ndarray, np.ndarray]:
         raise DataError("plot_decision_boundary: x has no points")
     if x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
         raise DataError(f"plot_decision_boundary: x and y must hold numbers, got dtypes {x.dtype} and {y.dtype}")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        i, j = np.argwhere(~np.isfinite(x))[0]
+        raise DataError(f"plot_decision_boundary: x holds {x[i, j]} at point {i} (column {j}); every point must be "
+                        "finite to be drawn")
     if y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y))):
         raise DataError("plot_decision_boundary: y must hold class labels (whole numbers), got values such as "
                         f"{y[~(np.isfinite(y) & (y == np.round(y)))][0]!r}")
     if y.min() < 0:
         raise DataError(f"plot_decision_boundary: class labels must be >= 0, got {y.min()}")
     return x, y.astype(np.int64)
+
+
+MAX_RESOLUTION = 2000  # 4 million grid points; finer than the figure's pixels
+
+
+def _check_resolution(resolution) -> int:
+    """The grid's points per axis: an int from 2 (contours need a 2 x 2 grid) to MAX_RESOLUTION."""
+    if isinstance(resolution, (bool, np.bool_)) or not isinstance(resolution, (int, np.integer)):
+        raise ArgumentTypeError(f"plot_decision_boundary: resolution must be an int (grid points per axis), got "
+                                f"{resolution!r} ({type(resolution).__name__})")
+    if not 2 <= resolution <= MAX_RESOLUTION:
+        raise ArgumentError(f"plot_decision_boundary: resolution must be from 2 to {MAX_RESOLUTION} grid points "
+                            f"per axis, got {resolution}")
+    return int(resolution)
 
 
 def _classes(out: np.ndarray) -> np.ndarray:
@@ -128,8 +194,9 @@ def plot_decision_boundary(model, x, y, path=None, title: str = "decision bounda
     Parameters
     ----------
     model : nn.Module taking (N, 2) inputs and giving (N, C) logits (or (N, 1) for two classes)
-    x : array of shape (N, 2), in the units the axes show
+    x : array of shape (N, 2), in the units the axes show (finite)
     y : int array of shape (N,)
+    resolution : grid points per axis, 2 to 2000; the model is evaluated on resolution**2 points
     classes : names of the classes for the legend (default "class 0", "class 1", ...)
     feature_names : the two axis labels (default "x1", "x2")
     to_model : a function taking points (M, 2) of the plane to the model's inputs, such as a
@@ -138,6 +205,7 @@ def plot_decision_boundary(model, x, y, path=None, title: str = "decision bounda
     from ..train import predict
 
     path = check_png_path(path) if path is not None else None
+    resolution = _check_resolution(resolution)
     x, y = _points(x, y)
     if feature_names is not None and len(feature_names) != 2:
         raise ArgumentError(f"plot_decision_boundary: feature_names must name the 2 axes, got {list(feature_names)}")
@@ -171,12 +239,48 @@ def plot_decision_boundary(model, x, y, path=None, title: str = "decision bounda
     return finish(fig, path)
 
 
-def plot_confusion_matrix(cm, path=None, classes=None, title: str = "confusion matrix"):
-    """A confusion matrix (rows: true class, columns: predicted class) with its counts written in the cells."""
-    path = check_png_path(path) if path is not None else None
-    cm = np.asarray(cm)
+def _counts(cm) -> np.ndarray:
+    """cm as a square, non-empty array of finite, non-negative numbers, or a ShapeError / DataError."""
+    from ..autograd.tensor import Tensor
+
+    try:
+        cm = np.asarray(cm.data if isinstance(cm, Tensor) else cm)
+    except (ValueError, TypeError) as e:  # ragged rows
+        raise DataError(f"plot_confusion_matrix: expected a square matrix of counts ({e})") from None
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ShapeError(f"plot_confusion_matrix: expected a square matrix, got shape {cm.shape}")
+    if cm.shape[0] == 0:
+        raise DataError("plot_confusion_matrix: the matrix is 0x0 (no classes); a confusion matrix needs at least "
+                        "one class to be drawn")
+    if cm.dtype.kind == "O":  # numbers in an object array (from a list of mixed types) are fine; others are not
+        for (i, j), v in np.ndenumerate(cm):
+            if not isinstance(v, numbers.Real):
+                raise DataError(f"plot_confusion_matrix: cell ({i}, {j}) is {v!r} ({type(v).__name__}); every cell "
+                                "must be a count (a number)")
+        cm = cm.astype(np.float64)
+    if cm.dtype.kind not in "biuf":
+        raise DataError(f"plot_confusion_matrix: expected a matrix of counts (numbers), got dtype {cm.dtype}")
+    for bad, why in ((~np.isfinite(cm), "finite"), (cm < 0, "non-negative")):
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise DataError(f"plot_confusion_matrix: cell ({i}, {j}) is {cm[i, j]}; every count must be {why}")
+    return cm
+
+
+def _cell_text(v, whole_numbers: bool) -> str:
+    """A cell's count in full; a fraction (a normalised matrix) or a huge float to 3 significant digits."""
+    if whole_numbers or (float(v).is_integer() and abs(v) < 1e15):
+        return str(int(v))
+    return f"{float(v):.3g}"
+
+
+def plot_confusion_matrix(cm, path=None, classes=None, title: str = "confusion matrix"):
+    """A confusion matrix (rows: true class, columns: predicted class) with its counts written in the cells.
+
+    The counts must be finite and non-negative; fractions (a normalised matrix) are written to 3 digits.
+    """
+    path = check_png_path(path) if path is not None else None
+    cm = _counts(cm)
     k = cm.shape[0]
     names = [str(c) for c in (classes if classes is not None else range(k))]
     if len(names) != k:
@@ -184,20 +288,23 @@ def plot_confusion_matrix(cm, path=None, classes=None, title: str = "confusion m
     size = min(3 + 0.45 * k, 10)
     fig, ax = new_figure(1, 1, figsize=(size + 1, size))
     a = ax[0, 0]
-    rows = cm.sum(axis=1, keepdims=True)
-    frac = np.divide(cm, rows, out=np.zeros(cm.shape, dtype=np.float64), where=rows > 0)
+    c = cm.astype(np.float64)
+    if c.max() > 0:  # scaled to at most 1 first, so that the sums of counts near 1e308 cannot overflow
+        c = c / c.max()
+    rows = c.sum(axis=1, keepdims=True)
+    frac = np.divide(c, rows, out=np.zeros(c.shape, dtype=np.float64), where=rows > 0)
     im = a.imshow(frac, cmap="Blues", vmin=0, vmax=1)
     fig.colorbar(im, ax=a, shrink=0.8, label="fraction of the true class")
     if k <= 30:
         for i in range(k):
             for j in range(k):
                 if cm[i, j]:
-                    a.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=8,
+                    a.text(j, i, _cell_text(cm[i, j], cm.dtype.kind in "biu"), ha="center", va="center", fontsize=8,
                            color="white" if frac[i, j] > 0.5 else "black")
     a.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right" if
                  max(map(len, names)) > 2 else "center", fontsize=8)
     a.set_yticks(range(k), names, fontsize=8)
-    acc = np.trace(cm) / max(cm.sum(), 1)
+    acc = np.trace(c) / c.sum() if c.sum() > 0 else 0.0
     a.set(xlabel="predicted class", ylabel="true class", title=f"{title} (accuracy {acc:.4f})")
     return finish(fig, path)
 
@@ -209,6 +316,8 @@ def plot_run_confusion(run_dir: str, path=None):
     from .._runeval import load_run
     from ..train import metrics, predict
 
+    run_dir = user_path(run_dir, "plot_run_confusion: run_dir")
+    path = check_png_path(path) if path is not None else None
     cfg, model = load_run(run_dir)
     meta = cfg["data"]
     if meta["task"] != "classification":
@@ -223,10 +332,12 @@ def plot_run_boundary(run_dir: str | None, path=None):
     """The decision boundary of a run trained on a 2-D set; without a run, of a small net trained on moons."""
     from .._rundata import load_run_data
 
+    path = check_png_path(path) if path is not None else None
     if run_dir is None:
         return _quick_boundary(path)
     from .._runeval import load_run
 
+    run_dir = user_path(run_dir, "plot_run_boundary: run_dir")
     cfg, model = load_run(run_dir)
     meta = cfg["data"]
     if tuple(meta["input_shape"]) != (2,) or meta["task"] != "classification":
