@@ -104,7 +104,23 @@ def test_every_error_class_is_at_the_top_level():
     import inspect
 
     classes = {n for n, c in inspect.getmembers(E, inspect.isclass) if issubclass(c, E.ChainruleError)}
-    assert len(classes) == 13 and all(getattr(cr, n) is getattr(E, n) for n in classes)
+    assert len(classes) == 15 and all(getattr(cr, n) is getattr(E, n) for n in classes)
+
+
+def test_an_index_past_the_end_is_an_index_error_and_a_chainrule_error():
+    """As NumPy and PyTorch raise IndexError (a for loop over __getitem__ stops on it), and API.md asks for a
+    ChainruleError: IndexOutOfRangeError is both (and a ShapeError, as tensor indexing raised before)."""
+    from chainrule import data, nn
+
+    for f in (lambda: cr.zeros(2)[5], lambda: cr.zeros(2).__setitem__(5, 1.0), lambda: nn.Sequential(nn.ReLU())[5],
+              lambda: nn.ModuleList([nn.ReLU()])[-3], lambda: data.TensorDataset(np.zeros(3))[100]):
+        with pytest.raises(E.IndexOutOfRangeError) as info:
+            f()
+        assert isinstance(info.value, IndexError) and isinstance(info.value, E.ShapeError)
+    with pytest.raises(E.NoSuchKeyError, match="no module named 'b'; keys: \\['a'\\]") as info:
+        nn.ModuleDict({"a": nn.ReLU()})["b"]
+    assert isinstance(info.value, KeyError)
+    assert sum(1 for _ in data.TensorDataset(np.zeros(3))) == 3  # iteration by __getitem__ still ends
 
 
 def test_non_numeric_data_and_operands_are_refused_up_front():

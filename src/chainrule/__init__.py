@@ -35,8 +35,10 @@ from .errors import (
     DTypeError,
     FileFormatError,
     GradcheckError,
+    IndexOutOfRangeError,
     MissingFileError,
     NonFiniteError,
+    NoSuchKeyError,
     ShapeError,
     StateDictError,
 )

@@ -9,6 +9,8 @@ class                       also a                 raised when
 ==========================  =====================  =================================================
 ``ChainruleError``          ``Exception``          base class of everything below
 ``ShapeError``              ``ValueError``         shapes do not match (matmul, broadcasting, layers)
+``IndexOutOfRangeError``    ``IndexError``         an index past the end (also a ``ShapeError``)
+``NoSuchKeyError``          ``KeyError``           a name a ``ModuleDict`` does not hold
 ``DTypeError``              ``TypeError``          an array of the wrong dtype (e.g. float labels)
 ``ArgumentError``           ``ValueError``         a bad argument value (negative lr, batch_size 0)
 ``ArgumentTypeError``       ``TypeError``          an argument of the wrong type
@@ -32,6 +34,18 @@ class ChainruleError(Exception):
 
 class ShapeError(ChainruleError, ValueError):
     """Shapes that do not fit together."""
+
+
+class IndexOutOfRangeError(ShapeError, IndexError):
+    """An index past the end of a tensor, a container of modules or a dataset: a ShapeError, and an
+    IndexError as NumPy and PyTorch raise (so a ``for`` loop over ``__getitem__`` stops on it)."""
+
+
+class NoSuchKeyError(ChainruleError, KeyError):
+    """A name that a mapping of modules does not hold (``ModuleDict['b']``)."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; show it plainly
+        return str(self.args[0]) if self.args else ""
 
 
 class DTypeError(ChainruleError, TypeError):
@@ -84,6 +98,8 @@ class DownloadError(ChainruleError, OSError):
 __all__ = [
     "ChainruleError",
     "ShapeError",
+    "IndexOutOfRangeError",
+    "NoSuchKeyError",
     "DTypeError",
     "ArgumentError",
     "ArgumentTypeError",

@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from .. import backend
-from ..errors import ArgumentError, ArgumentTypeError, AutogradError, DTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, AutogradError, DTypeError, IndexOutOfRangeError, ShapeError
 
 
 def _as_array(data, dtype=None, copy: bool = False) -> np.ndarray:
@@ -419,7 +419,7 @@ class Tensor:
         try:
             self.data[index] = value
         except IndexError as e:
-            raise ShapeError(f"index {index!r} does not fit a tensor of shape {self.shape}: {e}") from None
+            raise IndexOutOfRangeError(f"index {index!r} does not fit a tensor of shape {self.shape}: {e}") from None
         except ValueError as e:
             raise ShapeError(f"t[index] = value: a value of shape {np.shape(value)} does not fit the selected "
                              f"part of a tensor of shape {self.shape}: {e}") from None

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..backend import check_seed, get_generator
-from ..errors import ArgumentError, ArgumentTypeError, DataError
+from ..errors import ArgumentError, ArgumentTypeError, DataError, IndexOutOfRangeError
 
 
 class Dataset:
@@ -91,7 +91,11 @@ class TensorDataset(Dataset):
         return self._n
 
     def __getitem__(self, index) -> tuple[np.ndarray, ...]:
-        return tuple(a[index] for a in self.arrays)
+        try:
+            return tuple(a[index] for a in self.arrays)
+        except IndexError as e:  # still an IndexError: a for loop over __getitem__ stops on it
+            raise IndexOutOfRangeError(f"TensorDataset: index {index!r} does not fit {len(self)} samples ({e})") \
+                from None
 
     def __repr__(self) -> str:
         return f"TensorDataset({', '.join(f'{a.dtype}{list(a.shape)}' for a in self.arrays)})"

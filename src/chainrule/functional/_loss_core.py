@@ -113,13 +113,15 @@ def _labels(target, shape: tuple, num_classes: int, loss: str, ignore_index=None
     ``ignore_index`` may lie outside the range. Returns (labels, mask of the ignored labels or None).
     The usual ignore_index (-100, out of range) costs nothing when the labels pass the range check."""
     t = _data(target)
+    input_shape = shape[:1] + (num_classes,) + shape[1:]
     if t.dtype.kind not in "iu":
-        raise DTypeError(f"{loss}: class-index targets must be integers, got dtype {t.dtype} "
-                         "(use .astype(np.int64); probability targets must have the input's shape)")
+        raise DTypeError(f"{loss}: class-index targets must be integers, got dtype {t.dtype} and shape {t.shape} "
+                         f"for an input of shape {input_shape} (use .astype(np.int64); probability targets must "
+                         "have the input's shape)")
     if t.shape != shape:
-        raise ShapeError(f"{loss}: input of shape {shape[:1] + (num_classes,) + shape[1:]} needs class-index "
-                         f"targets of shape {shape}, got {t.shape} (batch size {shape[0] if shape else 1} "
-                         f"vs {t.shape[0] if t.ndim else 1})")
+        batch = f" (batch size {shape[0]} vs {t.shape[0]})" if shape and t.ndim and shape[0] != t.shape[0] else ""
+        raise ShapeError(f"{loss}: input of shape {input_shape} needs class-index targets of shape {shape}, got "
+                         f"{t.shape}{batch}")
     mask = None
     if t.size and (t.min() < 0 or t.max() >= num_classes):
         bad = (t < 0) | (t >= num_classes)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..errors import ArgumentTypeError, ShapeError
+from ..errors import ArgumentTypeError, IndexOutOfRangeError
 
 
 def _data(x):
@@ -124,4 +124,4 @@ def getitem(x, index):
     try:
         return GetItem.apply(x, index=index, basic=_is_basic(index))
     except IndexError as e:
-        raise ShapeError(f"index {index!r} does not fit a tensor of shape {_data(x).shape}: {e}") from None
+        raise IndexOutOfRangeError(f"index {index!r} does not fit a tensor of shape {_data(x).shape}: {e}") from None

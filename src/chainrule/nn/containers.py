@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
-from ..errors import ArgumentError, ArgumentTypeError
+from ..errors import ArgumentError, ArgumentTypeError, IndexOutOfRangeError, NoSuchKeyError
 from .module import Module, _check_name
 
 _swapped: tuple = ()
@@ -40,7 +40,7 @@ def _index(owner: str, i, n: int, insert: bool = False) -> int:
     i = i.__index__()
     hi = n if insert else n - 1
     if not -n <= i <= hi:
-        raise IndexError(f"{owner}: index {i} is out of range for {n} modules")
+        raise IndexOutOfRangeError(f"{owner}: index {i} is out of range for {n} modules")
     return i + n if i < 0 else i
 
 
@@ -277,7 +277,7 @@ class ModuleDict(Module):
         try:
             return self._dict[key]
         except (KeyError, TypeError):
-            raise KeyError(f"ModuleDict: no module named {key!r}; keys: {list(self._dict)}") from None
+            raise NoSuchKeyError(f"ModuleDict: no module named {key!r}; keys: {list(self._dict)}") from None
 
     def __setitem__(self, key: str, m: Module) -> None:
         _check_name("ModuleDict", "__setitem__", key)
