@@ -300,16 +300,17 @@ def default_generator() -> np.random.Generator:
     return _generator
 
 
-def check_seed(seed, where: str, name: str = "seed") -> int | None:
-    """``seed`` as a non-negative int, or None; anything else is named in an error (not NumPy's)."""
+def check_seed(seed, where: str, name: str = "seed", also: str = "") -> int | None:
+    """``seed`` as a non-negative int, or None; anything else is named in an error (not NumPy's). ``also``
+    names another accepted kind for the message ("a numpy Generator")."""
     if seed is None:
         return None
     what = f"{where}: {name}" if where else name
+    kinds = f"a non-negative integer, {also} or None" if also else "a non-negative integer or None"
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ArgumentTypeError(f"{what} must be a non-negative integer or None, got {type(seed).__name__} "
-                                f"{seed!r:.60}")
+        raise ArgumentTypeError(f"{what} must be {kinds}, got {type(seed).__name__} {seed!r:.60}")
     if seed < 0:
-        raise ArgumentError(f"{what} must be a non-negative integer or None, got {seed!r}")
+        raise ArgumentError(f"{what} must be {kinds}, got {seed!r}")
     return int(seed)
 
 
@@ -319,7 +320,7 @@ def get_generator(seed_or_gen=None, where: str = "", name: str = "generator") ->
         return default_generator()
     if isinstance(seed_or_gen, np.random.Generator):
         return seed_or_gen
-    return np.random.default_rng(check_seed(seed_or_gen, where, f"{name} (a seed or a numpy Generator)"))
+    return np.random.default_rng(check_seed(seed_or_gen, where, name, also="a numpy Generator"))
 
 
 # --------------------------------------------------------------------------------------- broadcasting

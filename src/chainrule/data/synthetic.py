@@ -30,13 +30,7 @@ def _check(name: str, n, noise) -> None:
 
 
 def _rng(name: str, seed) -> np.random.Generator:
-    if seed is not None and not isinstance(seed, np.random.Generator):
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ArgumentTypeError(f"{name}: seed must be a non-negative integer, a numpy Generator or None, "
-                                    f"got {type(seed).__name__} {seed!r:.60}")
-        if seed < 0:
-            raise ArgumentError(f"{name}: seed must be a non-negative integer, a numpy Generator or None, got {seed}")
-    return get_generator(seed)
+    return get_generator(seed, where=name, name="seed")
 
 
 def _sizes(n: int, classes: int) -> np.ndarray:
