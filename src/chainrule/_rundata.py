@@ -144,9 +144,7 @@ def _as_run(d: dict, meta: dict, seed: int, whole_file: bool) -> RunData:
         raise DataError(f"dataset {name}: its feature columns ({', '.join(p.names)}) differ from the run's "
                         f"({', '.join(names)})")
     order = [p.names.index(n) for n in names]
-    mean, scale = np.asarray(meta["standardizer_mean"]), np.asarray(meta["standardizer_scale"])
-    with np.errstate(over="ignore", invalid="ignore"):
-        x = ((p.x[:, order] - mean) / scale).astype(np.float32)
+    x = _standardised(p.x[:, order], meta, path)
     y = p.y
     classes = list(meta.get("classes") or [])
     if p.task == "classification":
@@ -159,9 +157,8 @@ def _as_run(d: dict, meta: dict, seed: int, whole_file: bool) -> RunData:
         train, test = np.zeros(0, dtype=np.int64), np.arange(len(x))
     else:
         train, test = _split(p, path, float(d.get("test_fraction", 0.2)), seed)
-    _check_finite(name, x)
     return RunData(x[train], y[train], x[test], y[test], p.task, classes if p.task == "classification" else [],
-                   names, {"mean": mean.tolist(), "scale": scale.tolist()})
+                   names, {"mean": list(meta["standardizer_mean"]), "scale": list(meta["standardizer_scale"])})
 
 
 def check_compatible(run_meta: dict, rd: RunData, dataset: str) -> None:
@@ -257,11 +254,17 @@ def _read_csv(path: str, meta: dict) -> np.ndarray:
     return read_features(path, names)
 
 
-def _standardised(x: np.ndarray, meta: dict) -> np.ndarray:
-    """Raw feature rows of a CSV-trained run (from a .csv or a .npy file) as its network saw them in training."""
-    if "standardizer_mean" in meta:
-        x = (x - np.asarray(meta["standardizer_mean"])) / np.asarray(meta["standardizer_scale"])
-    return x.astype(np.float32)
+def _standardised(x: np.ndarray, meta: dict, path) -> np.ndarray:
+    """Raw feature rows of a CSV-trained run (from a .csv or a .npy file) as its network saw them in training:
+    standardised with its recorded statistics, as ``load_csv`` did (a DataError naming ``path`` for values
+    that leave float32's range). Other runs' inputs are only cast to float32."""
+    if "standardizer_mean" not in meta:
+        return x.astype(np.float32)
+    from .data.preprocessing import Standardizer
+    from .data.tabular import _standardised as standardise
+
+    scaler = Standardizer().load_state_dict({"mean": meta["standardizer_mean"], "scale": meta["standardizer_scale"]})
+    return standardise(Path(path), scaler, x)[0]
 
 
 def read_inputs(paths: list, meta: dict) -> np.ndarray:
@@ -277,9 +280,9 @@ def read_inputs(paths: list, meta: dict) -> np.ndarray:
             if len(shape) != 1:
                 raise ArgumentError(f"{p}: CSV input needs a model trained on vectors; this run's model takes "
                                     f"images of shape {shape} (give .png or .npy files)")
-            parts.append(_standardised(_read_csv(p, meta), meta))
+            parts.append(_standardised(_read_csv(p, meta), meta, p))
         elif ext == ".npy":  # rows of raw feature values for a CSV-trained run, standardised as its CSV rows are
-            parts.append(_standardised(_read_npy(p, shape), meta))
+            parts.append(_standardised(_read_npy(p, shape), meta, p))
         elif ext == ".png":
             if len(shape) != 3:
                 raise ArgumentError(f"{p}: PNG input needs a model trained on images; this run's model takes "

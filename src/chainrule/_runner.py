@@ -282,9 +282,9 @@ def run_training(cfg: dict, out: str | None, echo=print, resume: tuple | None = 
 
 
 def _check_batch_size(model, batch_size: int, name: str) -> None:
-    from .nn.layers.norm import _BatchNorm
+    from .train._data import batchnorm_training
 
-    if batch_size < 2 and any(isinstance(m, _BatchNorm) for m in model.modules()):
+    if batch_size < 2 and batchnorm_training(model):
         raise ArgumentError(f"batch size {batch_size} cannot train model {name!r}: it holds batch normalisation, "
                             "which takes a variance over each batch; use a batch size of 2 or more")
 
