@@ -118,6 +118,21 @@ def test_evaluate_scores_a_one_row_file(runs, tmp_path):
     assert_bad_input(*run("evaluate", runs / "cls", "--dataset", tmp_path / "hdr.csv"), match="no data rows")
 
 
+def test_evaluate_ignores_extra_columns_as_predict_does(runs, tmp_path):
+    a, b = _rows(8, seed=1)
+    y = (a + b > 0).astype(int)
+    plain = _write(tmp_path / "plain.csv", "a,b,y", zip(a, b, y))
+    extra = _write(tmp_path / "extra.csv", "id,b,y,a", zip(range(8), b, y, a))  # another order, an id column
+    outs = []
+    for path in (plain, extra):
+        code, out, err = run("evaluate", runs / "cls", "--dataset", path)
+        assert code == 0, err
+        outs.append(out)
+    assert outs[0] == outs[1].replace(str(extra), str(plain))
+    short = _write(tmp_path / "short.csv", "a,y", zip(a, y))
+    assert_bad_input(*run("evaluate", runs / "cls", "--dataset", short), match="missing feature column.* b;")
+
+
 def test_a_non_numeric_regression_target_is_named_plainly(tmp_path):
     path = _write(tmp_path / "s.csv", "a,y", [(0.1, "cat"), (0.2, "dog"), (0.3, "cat")])
     assert_bad_input(*run("train", "--dataset", path, "--target", "y", "--task", "regression", "--out",

@@ -140,9 +140,9 @@ def _as_run(d: dict, meta: dict, seed: int, whole_file: bool) -> RunData:
     p = _read_table(path, d["target"], meta["task"])
     names = list(meta.get("feature_names") or [])
     missing = [n for n in names if n not in p.names]
-    if missing or len(names) != len(p.names):
-        raise DataError(f"dataset {name}: its feature columns ({', '.join(p.names)}) differ from the run's "
-                        f"({', '.join(names)})")
+    if missing:  # extra columns are ignored, as predict ignores them
+        raise DataError(f"dataset {name}: missing feature column(s) {', '.join(missing)}; the run's model needs "
+                        f"the columns {', '.join(names)} (the file has {', '.join(p.names)})")
     order = [p.names.index(n) for n in names]
     x = _standardised(p.x[:, order], meta, path)
     y = p.y

@@ -265,3 +265,24 @@ def test_grad_mode_belongs_to_each_thread():
         t.start()
         t.join(30)
     assert fresh == [True]
+
+
+def test_a_view_made_under_no_grad_of_a_grad_tensor_cannot_change_in_place_while_recording():
+    # PyTorch refuses this (is the change part of the graph or not?); before, it changed w silently
+    w = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with cr.no_grad():
+        v = w[:2]
+    for change in (lambda: v.__iadd__(1.0), lambda: v[:1].__imul__(2.0), lambda: v.__setitem__(0, 5.0)):
+        with pytest.raises(AutogradError, match="made under no_grad"):
+            change()
+    np.testing.assert_array_equal(w.numpy(), [1.0, 2.0, 3.0])
+    with cr.no_grad():
+        v += 1.0  # both under no_grad: allowed (an optimizer step's pattern)
+    d = v.detach()
+    d += 1.0  # a detached alias: allowed, and seen by the in-place counter
+    x = cr.tensor([1.0, 2.0])
+    with cr.no_grad():
+        u = x[:1]
+    u += 1.0  # a base that needs no grad: allowed
+    np.testing.assert_array_equal(w.numpy(), [3.0, 4.0, 3.0])
+    np.testing.assert_array_equal(x.numpy(), [2.0, 2.0])

@@ -157,6 +157,8 @@ def _share_version(out: Tensor, inputs) -> None:
     for x in inputs:
         if isinstance(x, Tensor) and _memory_of(x.data) is mem:
             out._vc = x._vc
+            if (x.requires_grad and not _grad.enabled) or getattr(x, "_nograd_view", False):
+                out._nograd_view = True  # its in-place change is refused while recording, as in PyTorch
             return
 
 

@@ -73,7 +73,9 @@ class Tensor:
     # Tensors that share memory share the one-item list: ``detach()`` and every op whose output is a view
     # of an input (a slice, reshape, transpose; see ``Function.apply``), as in PyTorch, so a change made
     # through an alias is seen too
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_retain", "_vc", "__weakref__")
+    # _nograd_view (set only on such views, read with getattr): a view made under no_grad of a tensor that
+    # requires grad; PyTorch refuses its in-place change while recording, and so does _check_inplace
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_retain", "_vc", "_nograd_view", "__weakref__")
     __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__ and friends
     __hash__ = object.__hash__  # == returns an array, so keep identity hashing
 
@@ -368,6 +370,12 @@ class Tensor:
                 f"{what}: in-place change of {where} that requires grad; "
                 + ("do it on .detach() or out of place" if self._ctx is not None else
                    "do it under `with cr.no_grad():` (as an optimizer step does) or out of place")
+            )
+        if _function._grad.enabled and getattr(self, "_nograd_view", False):
+            raise AutogradError(
+                f"{what}: this tensor (shape {self.shape}) is a view, made under no_grad, of a tensor that "
+                "requires grad; changing it in place with recording on is ambiguous (should the graph see "
+                "it?). Make the view and the change both under `with cr.no_grad():`, or both outside it"
             )
         if not self.data.flags.writeable:
             raise ArgumentError(f"{what}: this tensor's array (shape {self.shape}) is read-only")
