@@ -21,14 +21,19 @@ def _data(v):
     return v.data if isinstance(v, Tensor) else v
 
 
-def _norm_input(x, ref):
+def _norm_input(x, ref, where: str):
     """The input of batch_norm / layer_norm: a floating input keeps its dtype (the statistics and weights are
     cast to it inside the op, so float64 NumPy statistics never upcast a float32 input); lists become the
     default dtype and integers the dtype of ``ref`` (the weight, or the running mean), as :func:`layer_input`.
     The layers cast their input to their weights' dtype before calling (the "compute in the weight's dtype" rule).
+    Strings, objects and complex numbers are refused (layer_input lets them through).
     """
     x = as_operand(x)
-    return x if _data(x).dtype.kind == "f" else layer_input(x, ref)
+    kind = _data(x).dtype.kind
+    if kind not in "biuf":
+        raise DTypeError(f"{where}: expected an input of real numbers (floats, integers or booleans), "
+                         f"got dtype {_data(x).dtype} with shape {_data(x).shape}")
+    return x if kind == "f" else layer_input(x, ref)
 
 
 def _check_eps(eps, where: str, positive: bool = False) -> float:
@@ -184,7 +189,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     array([[0.5, 0.5],
            [0.5, 0.5]], dtype=float32)
     """
-    x = _norm_input(x, weight if weight is not None else running_mean)
+    x = _norm_input(x, weight if weight is not None else running_mean, _layer)
     xs = np.shape(_data(x))
     if len(xs) < 2:
         raise ShapeError(f"{_layer}: input must have shape (N, C, ...) with a channel axis 1, got {xs}")
@@ -305,7 +310,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5, *
     array([-1.225,  0.   ,  1.225], dtype=float32)
     """
     ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
-    x = _norm_input(x, weight)
+    x = _norm_input(x, weight, _layer)
     xs = np.shape(_data(x))
     k = len(ns)
     if k == 0 or len(xs) < k or tuple(xs[len(xs) - k:]) != ns:
@@ -371,7 +376,8 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None):
         return x
     xd = _data(x)
     if not isinstance(xd, np.ndarray) or xd.dtype.kind != "f":
-        raise DTypeError(f"dropout: expected a floating-point tensor, got {type(xd).__name__}")
+        got = f"dtype {xd.dtype} with shape {xd.shape}" if isinstance(xd, np.ndarray) else type(xd).__name__
+        raise DTypeError(f"dropout: expected a floating-point tensor, got {got}")
     if p == 1:
         m = np.zeros(xd.shape, dtype=xd.dtype)
     else:

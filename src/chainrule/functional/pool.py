@@ -28,7 +28,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, as_operand
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError
-from .conv import _not_4d, _pair
+from .conv import _check_real, _not_4d, _pair
 from .linalg import layer_input
 
 
@@ -161,6 +161,21 @@ def _point_at_last_nan(rows: list, y: np.ndarray, row_of: np.ndarray, col_of: tu
             np.putmask(col_of[a], here, b)
 
 
+def _point_at_first_inside(y: np.ndarray, row_of: np.ndarray, col_of: tuple, inside: tuple) -> None:
+    """For the windows whose max y is -inf, point (row_of, col_of) at the window's first tap inside the input
+    (row-major), the element PyTorch sends the gradient to: every tap inside holds -inf then, and the
+    first-max search stopped at the first tap, which may be padding (whose gradient is dropped).
+    ``inside`` = (rows, cols): for each kernel offset a (b), a boolean (H_out, 1) ((1, W_out)) array telling
+    whether that tap of each window lies inside the input."""
+    neg_inf = np.isneginf(y)
+    rows, cols = inside
+    for a in reversed(range(len(rows))):  # earlier (a, b) overwrite later ones: the first tap inside wins
+        for b in reversed(range(len(cols))):
+            here = neg_inf & rows[a] & cols[b]
+            np.putmask(row_of, here, a)
+            np.putmask(col_of[a], here, b)
+
+
 class MaxPool2d(_Pool2d):
     """y = max over each window; the gradient goes to the first maximum of the window.
 
@@ -169,7 +184,8 @@ class MaxPool2d(_Pool2d):
     y[n, c, i, j] = max_{a, b} xp[n, c, i*sh + a*dh, j*sw + b*dw]  (xp padded with -inf);
     dL/dx[n, c, i*sh + a*dh, j*sw + b*dw] += dL/dy[n, c, i, j] for (a, b) the first maximum (row-major),
     and 0 for the other pixels of the window.
-    A window holding NaN gives NaN, and its gradient goes to its last NaN (row-major), as in PyTorch.
+    A window holding NaN gives NaN, and its gradient goes to its last NaN (row-major), as in PyTorch; a
+    window whose max is -inf sends its gradient to its first tap inside the input (not to the padding).
     """
 
     def forward(self, x):
@@ -182,9 +198,23 @@ class MaxPool2d(_Pool2d):
         # along each window row: the row's max and the column of its first max; then across the rows
         row_max, self.col_of = zip(*(_first_max(row) for row in rows))
         y, self.row_of = _first_max(list(row_max))
-        if y.dtype.kind == "f" and np.isnan(np.maximum.reduce(y, axis=None, initial=-np.inf)):  # a NaN anywhere?
-            _point_at_last_nan(rows, y, self.row_of, self.col_of)
+        if y.dtype.kind == "f":
+            lowest = np.minimum.reduce(y, axis=None, initial=np.inf)  # NaN if a NaN anywhere (minimum keeps NaN)
+            if np.isnan(lowest):
+                _point_at_last_nan(rows, y, self.row_of, self.col_of)
+            if self.pads != (0, 0, 0, 0) and (np.isnan(lowest) or lowest == -np.inf):
+                _point_at_first_inside(y, self.row_of, self.col_of, self._inside())
         return y
+
+    def _inside(self) -> tuple:
+        """For each kernel row a (column b): whether that tap of each window lies inside the unpadded input."""
+        (kh, kw), (sh, sw), (dh, dw), (ho, wo) = self.kernel, self.stride, self.dilation, self.out_hw
+        _, _, h, w = self.in_shape
+        pt, _, pl, _ = self.pads
+        rows = [((np.arange(ho) * sh + a * dh - pt) < h)[:, None] & ((np.arange(ho) * sh + a * dh) >= pt)[:, None]
+                for a in range(kh)]
+        cols = [((np.arange(wo) * sw + b * dw - pl) < w) & ((np.arange(wo) * sw + b * dw) >= pl) for b in range(kw)]
+        return rows, cols
 
     def backward(self, gy):
         (kh, kw) = self.kernel
@@ -264,6 +294,7 @@ def _pool(op, name: str, x, kernel_size, stride, padding, where: str | None, dil
         raise ArgumentError(f"{where}: dilation must be positive, got {dilation}")
     if min(padding) < 0 or padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ArgumentError(f"{where}: padding must be between 0 and half the kernel size {kernel}, got {padding}")
+    _check_real(x, where)
     xs = np.shape(x.data if isinstance(x, Tensor) else x)
     if len(xs) != 4:
         raise _not_4d(where, xs)

@@ -33,7 +33,10 @@ def load_into(module, state_dict: Mapping, strict: bool = True) -> IncompatibleK
         raise ArgumentTypeError(f"load_state_dict into {where}: expected a mapping of names to arrays "
                                 f"(e.g. model.state_dict() or cr.load(path)), got {type(state_dict).__name__}")
     own = OrderedDict((key, (m, name, p)) for key, m, name, p in module._state_entries())
-    missing = [k for k in own if k not in state_dict]
+    # a buffer a module lists in _optional_state may be absent (PyTorch's BatchNorm loads checkpoints saved
+    # before num_batches_tracked existed): it keeps its value and is not reported missing
+    missing = [k for k, (m, name, _) in own.items()
+               if k not in state_dict and name not in getattr(m, "_optional_state", ())]
     unexpected = [k for k in state_dict if k not in own]
     if strict and (missing or unexpected):
         parts = []

@@ -26,6 +26,9 @@ class _BatchNorm(Module):
 
     _ndims: tuple = ()
     _layout: str = ""
+    # as PyTorch: a state dict without the batch counter (saved before it existed, or exported without it)
+    # loads, and the counter keeps its value
+    _optional_state = ("num_batches_tracked",)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, dtype=None, *, bias: bool = True, device=None):
