@@ -54,6 +54,7 @@ class Adam(Optimizer):
 
     _n_scratch = 2
     _decoupled = False
+    _fixed_flags = {"maximize": False, "decoupled_weight_decay": False}
     _state_keys = frozenset({"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"})
 
     def _required_state(self, group: dict) -> tuple:
@@ -119,6 +120,8 @@ class Adam(Optimizer):
             np.multiply(v, beta2, out=v)
             np.add(v, s0, out=v)
         if group["amsgrad"]:
+            if state.get("max_exp_avg_sq") is None:  # amsgrad switched on by hand after the first step
+                state["max_exp_avg_sq"] = np.zeros_like(v)
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         step_size = lr / (1.0 - beta1**t)
@@ -157,6 +160,7 @@ class AdamW(Adam):
     """
 
     _decoupled = True
+    _fixed_flags = {"maximize": False, "decoupled_weight_decay": True}
 
     def __init__(self, params, lr: float = 0.001, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.01, amsgrad: bool = False) -> None:

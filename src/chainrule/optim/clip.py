@@ -6,15 +6,12 @@ import math
 
 import numpy as np
 
-from ..errors import ArgumentError, NonFiniteError
+from ..autograd.tensor import Tensor
+from ..errors import ArgumentError, DTypeError, NonFiniteError
 from .optimizer import as_param_list, check_flag, check_number
 
 
-def _total_norm(grads: list, norm_type: float) -> float:
-    if not grads:
-        return 0.0
-    if norm_type == math.inf:
-        return max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+def _p_norm(grads: list, norm_type: float) -> float:
     if norm_type == 2.0:
         # a dot product of the flat view: no temporary array
         return math.sqrt(sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in grads))
@@ -22,6 +19,42 @@ def _total_norm(grads: list, norm_type: float) -> float:
         return sum(float(np.abs(g).sum()) for g in grads)
     total = sum(float((np.abs(g) ** norm_type).sum()) for g in grads)
     return total ** (1.0 / norm_type)
+
+
+def _total_norm(grads: list, norm_type: float) -> float:
+    if not grads:
+        return 0.0
+    if norm_type == math.inf:
+        # np.max, not Python's max: a NaN must win wherever it is (max(2.0, nan) is 2.0)
+        return float(np.max([np.max(np.abs(g)) if g.size else 0.0 for g in grads]))
+    with np.errstate(over="ignore"):  # an overflow is handled below
+        total = _p_norm(grads, norm_type)
+    if math.isinf(total):
+        # |g|^p overflowed (float32 from |g| ~ 2e19: the exploding gradients clipping is for), yet every
+        # gradient may be finite: n = m * norm(g / m) with m = max |g| measures it without overflow.
+        # (PyTorch returns inf here and the clipping zeroes every gradient.)
+        m = _total_norm(grads, math.inf)
+        if math.isfinite(m):
+            total = m * _p_norm([g / m for g in grads], norm_type)
+    return total
+
+
+def _grads(owner: str, params) -> list:
+    """The gradients of ``params`` that are set, each a float array of its parameter's dtype (a gradient set
+    by hand as a list, a Tensor or integers is converted and stored back, as the optimizers accept it)."""
+    grads = []
+    for t in as_param_list(params):
+        g = t.grad
+        if g is None:
+            continue
+        if type(g) is not np.ndarray or g.dtype.kind != "f":
+            a = np.asarray(g.data if isinstance(g, Tensor) else g)
+            if a.dtype.kind not in "iuf" or a.shape != t.shape:
+                raise DTypeError(f"{owner}: a parameter of shape {t.shape} has a gradient of dtype {a.dtype} and "
+                                 f"shape {a.shape}; expected numbers of the parameter's shape")
+            g = t.grad = a.astype(t.dtype)
+        grads.append(g)
+    return grads
 
 
 def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> float:
@@ -39,7 +72,7 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0, error_if_no
     params : Tensor or iterable of Tensor
         Parameters whose ``.grad`` is clipped (those without a gradient are skipped).
     max_norm : float
-        The largest total norm allowed, >= 0.
+        The largest total norm allowed, >= 0; ``math.inf`` only measures the norm.
     norm_type : float
         p of the p-norm, > 0, or ``math.inf``.
     error_if_nonfinite : bool
@@ -53,17 +86,20 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0, error_if_no
     >>> w.grad.round(4)
     array([0.6, 0.8], dtype=float32)
     """
-    if not (isinstance(max_norm, (int, float)) and max_norm == math.inf):  # inf: measure only
+    measure_only = isinstance(max_norm, (int, float, np.integer, np.floating)) and max_norm == math.inf
+    if not measure_only:
         max_norm = check_number("clip_grad_norm_", "max_norm", max_norm)
     p = math.inf if norm_type == math.inf else check_number("clip_grad_norm_", "norm_type", norm_type)
     if p == 0:
         raise ArgumentError("clip_grad_norm_: norm_type must be > 0 (or math.inf), got 0")
     error_if_nonfinite = check_flag("clip_grad_norm_", "error_if_nonfinite", error_if_nonfinite)
-    grads = [t.grad for t in as_param_list(params) if t.grad is not None]
+    grads = _grads("clip_grad_norm_", params)
     total = _total_norm(grads, p)
     if not math.isfinite(total):
         if error_if_nonfinite:
             raise NonFiniteError(f"clip_grad_norm_: the total {norm_type}-norm of the gradients is {total}")
+    if measure_only:  # max_norm = inf never changes a gradient (PyTorch's inf / inf would make them all NaN)
+        return total
     coef = max_norm / (total + 1e-6)
     if coef < 1.0 or math.isnan(coef):
         for g in grads:
@@ -85,6 +121,5 @@ def clip_grad_value_(params, clip_value: float) -> None:
     array([ 1. , -0.5], dtype=float32)
     """
     c = check_number("clip_grad_value_", "clip_value", clip_value)
-    for t in as_param_list(params):
-        if t.grad is not None:
-            np.clip(t.grad, -c, c, out=t.grad)
+    for g in _grads("clip_grad_value_", params):
+        np.clip(g, -c, c, out=g)

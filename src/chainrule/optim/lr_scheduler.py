@@ -109,8 +109,11 @@ class LRScheduler:
             g.setdefault("initial_lr", g["lr"])
         self.base_lrs = [float(g["initial_lr"]) for g in optimizer.param_groups]
         self.last_epoch = 0
+        # for load_state_dict (see _restore_lrs): the lrs before and right after this t = 0 step, and whether
+        # they are a resumed run's (the optimizer's state was loaded before this scheduler was made)
+        self._built_on_loaded = optimizer._loaded
+        self._lrs_before = self.get_last_lr()
         self._apply()
-        # the lrs right after construction: load_state_dict recognises an optimizer whose state was not loaded
         self._start_lrs = self.get_last_lr()
 
     def lr_at(self, t: int, base_lr: float) -> float:  # pragma: no cover - subclasses override
@@ -165,9 +168,9 @@ class LRScheduler:
         """Continue from a saved position: restores t, the base learning rates and the hyperparameters.
 
         The learning rate itself lives in the optimizer's state, as in PyTorch: load the optimizer's state
-        dict too, and the lr it restores (whatever other schedulers or manual changes made of it) is kept.
-        A group whose lr is still the one this scheduler set when it was made (its optimizer's state was not
-        loaded) is set to the schedule's value at the restored step.
+        dict too, before or after this scheduler is made, and the lr it restores (whatever other schedulers or
+        manual changes made of it) is kept. Where the optimizer's state was never loaded, a group whose lr is
+        still the one this scheduler set when it was made is set to the schedule's value at the restored step.
 
         Everything is checked before anything changes: a state dict that is not a dict, lacks a key, has
         a key this scheduler does not keep (another kind of scheduler's) or a value its constructor would
@@ -179,9 +182,21 @@ class LRScheduler:
         self._restore_lrs()
 
     def _restore_lrs(self) -> None:
-        for g, base, start in zip(self.optimizer.param_groups, self.base_lrs, self._start_lrs):
-            if float(g["lr"]) == start:
+        """The lrs after a load, where a group's lr is still the one this scheduler's t = 0 step set.
+
+        Optimizer never loaded: the schedule's value at the restored step. Optimizer loaded before this
+        scheduler was made: the lr before that t = 0 step (the saved run's lr, which e.g. a warm-up's t = 0
+        step scaled). Loaded after: the lr it restored was not the one set at t = 0 and is kept.
+        """
+        loaded = self.optimizer._loaded
+        for g, base, before, start in zip(self.optimizer.param_groups, self.base_lrs, self._lrs_before,
+                                          self._start_lrs):
+            if float(g["lr"]) != start:
+                continue
+            if not loaded:
                 g["lr"] = self.lr_at(self.last_epoch, base)
+            elif self._built_on_loaded:
+                g["lr"] = before
 
     def __repr__(self) -> str:
         hp = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyper)
@@ -346,7 +361,7 @@ class LinearWarmup(LRScheduler):
 
 
 class FunctionLR(LRScheduler):
-    """Any schedule given as a function: lr(t) = fn(t, base_lr).
+    """Any schedule given as a function: lr(t) = fn(t, base_lr), which must be a finite number >= 0.
 
     Used alone it sets exactly fn(t, base_lr); chained with other changes of the lr, each step multiplies
     the current lr by fn(t, base_lr) / fn(t - 1, base_lr) (see the module's notes).
@@ -364,7 +379,11 @@ class FunctionLR(LRScheduler):
         super().__init__(optimizer)
 
     def lr_at(self, t: int, base_lr: float) -> float:
-        return float(self.fn(t, base_lr))
+        lr = self.fn(t, base_lr)
+        if isinstance(lr, np.ndarray) and lr.ndim == 0:
+            lr = lr.item()
+        # a NaN, an inf, a negative or a non-number would reach the optimizer's every weight silently
+        return check_number("FunctionLR", f"the learning rate fn({t}, {base_lr!r})", lr)
 
 
 # ------------------------------------------------------------------------------- sampling, for plots

@@ -75,6 +75,7 @@ class Optimizer:
         self.state: dict = {}
         self.param_groups: list[dict] = []
         self._scratch: dict = {}
+        self._loaded = False  # set by load_state_dict: the lrs are a run's, which schedulers must keep
         if isinstance(params, (Tensor, dict)):
             raise ArgumentTypeError(
                 f"{type(self).__name__}: params must be an iterable of tensors or of dicts, got a single "
@@ -191,12 +192,16 @@ class Optimizer:
         groups = []
         for g in self.param_groups:
             d = {k: v for k, v in g.items() if k != "params"}
+            d.update(self._fixed_flags)  # recorded, so that another optimizer type refuses the state at load
             d["params"] = [index[id(p)] for p in g["params"]]
             groups.append(d)
         return {"state": state, "param_groups": groups}
 
     # the per-parameter state entries this optimizer keeps: all it may hold, and those a step needs
     _state_keys: frozenset = frozenset()
+    # PyTorch's flags that this optimizer has fixed: a PyTorch state dict saved with another value is refused
+    # at load, rather than run the other way silently (minimising what was maximised, L2 for AdamW's decay)
+    _fixed_flags: dict = {"maximize": False}
 
     def _required_state(self, group: dict) -> tuple:
         return ()
@@ -240,6 +245,12 @@ class Optimizer:
                 if int(idx) in by_saved_index:
                     raise StateDictError(f"{where}: parameter index {int(idx)} is listed twice in 'param_groups'")
                 by_saved_index[int(idx)] = p
+        for i, sg in enumerate(saved):
+            for k, runs_with in self._fixed_flags.items():
+                if k in sg and bool(sg[k]) != runs_with:
+                    raise StateDictError(f"{where}: param group {i} was saved with {k}={sg[k]!r}, a PyTorch "
+                                         f"option that {name} does not take (it always runs with {k}={runs_with}); "
+                                         f"was it saved by another optimizer type?")
         new_groups = []
         for g, sg in zip(self.param_groups, saved):
             ng = dict(g)
@@ -269,6 +280,7 @@ class Optimizer:
         for g, ng in zip(self.param_groups, new_groups):
             g.update(ng)
         self.state = new_state
+        self._loaded = True
 
     def _restore(self, key: str, v, p: Tensor):
         v = foreign_array(v)  # a PyTorch tensor as an array

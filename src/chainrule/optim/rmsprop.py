@@ -18,13 +18,17 @@ class RMSprop(Optimizer):
         g = g + weight_decay * w                       (when weight_decay > 0)
         s = alpha * s + (1 - alpha) * g * g            (running mean square)
         a = alpha * a + (1 - alpha) * g                (centered only: running mean)
-        r = sqrt(s - a * a) + eps   if centered   else   sqrt(s) + eps
+        r = sqrt(max(s - a * a, 0)) + eps   if centered   else   sqrt(s) + eps
         b = momentum * b + g / r;   w = w - lr * b     (momentum > 0)
         w = w - lr * g / r                             (momentum = 0)
 
     Arrays of 16,384 numbers or more compute s, a and the update through BLAS's axpby, in fewer passes over
     memory (on the MLP benchmark's network the update takes about 0.95 ms instead of 1.3 ms a step), the
     same values rounded differently; smaller arrays follow PyTorch's operations bit for bit.
+
+    Centered, s - a * a is a variance, >= 0, but rounding can make it a tiny negative number where the
+    gradient barely varies (a constant one, after a few hundred steps): it is clamped at 0, where PyTorch
+    takes the square root of it and the weight becomes NaN.
 
     Parameters
     ----------
@@ -100,6 +104,8 @@ class RMSprop(Optimizer):
             np.multiply(s, alpha, out=s)
             np.add(s, r, out=s)
         if group["centered"]:
+            if state.get("grad_avg") is None:  # switched on by hand after the first step: start as at step 1
+                state["grad_avg"] = np.zeros_like(s)
             a = state["grad_avg"]
             if fast:
                 axpby(1.0 - alpha, g, alpha, a)  # a = alpha a + (1 - alpha) g
@@ -113,11 +119,14 @@ class RMSprop(Optimizer):
                     np.subtract(g, r, out=a)
             np.multiply(a, a, out=r)
             np.subtract(s, r, out=r)
+            np.maximum(r, 0.0, out=r)  # a variance: rounding must not make it negative (sqrt would be NaN)
             np.sqrt(r, out=r)
         else:
             np.sqrt(s, out=r)
         np.add(r, eps, out=r)
         if mom > 0:
+            if state.get("momentum_buffer") is None:  # switched on by hand after the first step
+                state["momentum_buffer"] = np.zeros_like(s)
             b = state["momentum_buffer"]
             np.divide(g, r, out=r)
             axpby(1.0, r, mom, b)  # b = momentum * b + g / r, one pass
