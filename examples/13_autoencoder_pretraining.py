@@ -9,8 +9,8 @@ can show a gain or a loss of a few points either way.
 What the numbers show: with plain SGD, which is what pre-training was invented for, the pre-trained
 network is better in every seed (about 0.69 against 0.61 test accuracy on average). With Adam the
 randomly initialised network trains well by itself and pre-training makes no reliable difference (about
-0.74 against 0.75, better in 1 seed of 5): here the better optimizer does the job that pre-training
-does for plain SGD.
+0.75 against 0.75, better in 2 seeds of 5 and worse in 3): here the better optimizer does the job that
+pre-training does for plain SGD.
 
 Run:  python examples/13_autoencoder_pretraining.py
 """

@@ -206,6 +206,7 @@ def div(a, b):
     >>> y.sum().backward()
     >>> y, a.grad, b.grad
     (tensor([0.5, 1.5], grad_fn=Div), array([0.5 , 0.25], dtype=float32), array([-0.25 , -0.375], dtype=float32))
+    >>> import numpy as np
     >>> (cr.tensor(np.array([1, 2])) / 2).dtype  # true division of integers: the default float dtype
     dtype('float32')
     """

@@ -14,7 +14,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor, as_operand
 from ..errors import ArgumentTypeError, ChainruleError, ShapeError
 from ._promote import _binary, _shape_of, promote
-from .elementwise import masked_grad
+from .elementwise import float_operand, masked_grad
 
 
 class Maximum(Function):
@@ -209,7 +209,8 @@ def clip(x, lo=None, hi=None):
 
     Returns
     -------
-    Tensor of x's shape and dtype.
+    Tensor of x's shape (broadcast with array bounds) and dtype; an integer x with a floating-point bound
+    gives the default float dtype, as in PyTorch.
 
     >>> import chainrule as cr
     >>> x = cr.tensor([-2.0, 0.5, 3.0], requires_grad=True)
@@ -223,4 +224,14 @@ def clip(x, lo=None, hi=None):
 
         raise ArgumentError("clip: give at least one of lo and hi")
     x = as_operand(x)
+    if x.dtype.kind in "biu" and (_is_float(lo) or _is_float(hi)):
+        x = float_operand(x)  # as PyTorch: an integer tensor clipped at 0.5 gives the default float dtype
     return Clip.apply(x, lo=_bound(lo, x, "lo"), hi=_bound(hi, x, "hi"))
+
+
+def _is_float(v) -> bool:
+    """Whether a clip bound holds floating-point numbers (a Python float, a float array or Tensor)."""
+    if isinstance(v, float):
+        return True
+    v = v.data if isinstance(v, Tensor) else v
+    return isinstance(v, (np.ndarray, np.generic, list, tuple)) and np.asarray(v).dtype.kind == "f"

@@ -37,7 +37,8 @@ class CrossEntropy(_Loss):
     log p_j = (z_j - m) - log sum_k exp(z_k - m);  l = -sum_j q_j log p_j,
     q the target distribution: one-hot at the label y, mixed with uniform by label smoothing eps,
     q = (1 - eps) onehot(y) + eps / C;
-    dl/dz_j = p_j sum_k q_k - q_j  (= p_j - q_j for a distribution), dl/dq_j = -log p_j.
+    dl/dz_j = p_j sum_k q_k - q_j  (= p_j - q_j for a distribution); a probability target t (q its smoothed
+    form) gets dl/dt_j = -(1 - eps) log p_j.
     Class-index targets never build the one-hot matrix: the gradient is p, minus (1 - eps) at the label.
     """
 
@@ -98,7 +99,7 @@ class CrossEntropy(_Loss):
 
 class WeightedCrossEntropy(CrossEntropy):
     """CrossEntropy with class weights w and/or ignored labels (a subclass, so that the default op does no
-    extra work). A distribution target q becomes w_j q_j (so dl/dq_j = -w_j log p_j). For a label y, with
+    extra work). A distribution target q becomes w_j q_j (so dl/dt_j = -(1 - eps) w_j log p_j). For a label y, with
     r = w_y (1 without weights; 0 for an ignored label), k = 1 (0 if ignored) and W = sum_j w_j (C without):
     l = (1 - eps) r (-log p_y) + (eps / C) k (-sum_j w_j log p_j)   (PyTorch's formula);
     dl/dz_j = ((1 - eps) r + (eps / C) k W) p_j - (1 - eps) r [j = y] - (eps / C) k w_j;
@@ -206,7 +207,8 @@ def cross_entropy(logits, target, label_smoothing: float = 0.0, reduction: str =
     ----
     log p = z - logsumexp(z) (row max subtracted first);  l = -log p_y for a label y, or -sum_j q_j log p_j
     for a target distribution q. Label smoothing eps uses (1 - eps) q + eps / C instead of q.
-    dl/dz = p - q: the softmax minus the (smoothed) target. 'mean' averages over the rows.
+    dl/dz = p - q: the softmax minus the (smoothed) target (p sum_j q_j - q for a q that does not sum to 1).
+    'mean' averages over the rows (over N * d1 * ... positions for (N, C, d1, ...) logits).
     With class weights w (PyTorch's formula): l = (1 - eps) w_y (-log p_y) + (eps / C) (-sum_j w_j log p_j)
     for a label, l = -sum_j w_j q_j log p_j for a distribution; 'mean' then divides by the sum of w_y over
     the labels that are not ignored (by the number of rows for distributions).

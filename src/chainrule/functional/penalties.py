@@ -62,7 +62,9 @@ def l2_penalty(params) -> Tensor:
     ----
     R = sum_w w^2;  dR/dw = 2 w. Adding (lam / 2) * R to the loss adds lam * w to every gradient, so plain
     SGD on loss + (lam / 2) R is exactly SGD with ``weight_decay=lam``: w <- w - lr (g + lam w).
-    (With Adam the two differ; AdamW's decoupled decay is the weight-decay form.)
+    ``Adam(weight_decay=lam)`` adds the same lam w to the gradient, so it too equals Adam on loss + (lam / 2) R;
+    but Adam rescales that term per weight, so it is no longer a plain decay: AdamW's decoupled
+    w <- w (1 - lr lam) is.
 
     >>> import chainrule as cr, chainrule.functional as F
     >>> F.l2_penalty([cr.tensor([1.0, -2.0]), cr.tensor([[3.0]])]).item()
