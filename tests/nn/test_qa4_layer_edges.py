@@ -12,7 +12,7 @@ import pytest
 import chainrule as cr
 import chainrule.functional as F
 from chainrule import nn
-from chainrule.errors import DTypeError
+from chainrule.errors import DTypeError, ShapeError
 
 
 # --------------------------------------------------------------------------------- max pool, -inf windows
@@ -137,3 +137,18 @@ def test_batchnorm_state_dict_without_counter_loads_like_torch():
     assert missing == ["0.bias", "0.running_mean", "0.running_var"]
     with pytest.raises(cr.errors.StateDictError, match="running_var"):
         nn.BatchNorm1d(3).load_state_dict({k: v for k, v in sd.items() if k != "running_var"})
+
+
+def test_linear_and_recurrent_layers_refuse_strings_and_complex_numbers():
+    cases = [(nn.Linear(2, 3), np.array([["a", "b"]]), "Linear"), (nn.LSTM(2, 3), np.array([[["a", "b"]]]), "LSTM"),
+             (nn.LayerNorm(3), np.zeros((2, 3), complex), "LayerNorm"),
+             (nn.BatchNorm1d(3), np.zeros((2, 3), complex), "BatchNorm1d")]
+    for layer, x, name in cases:
+        with pytest.raises(DTypeError, match=rf"{name}.*real numbers.*got dtype {x.dtype} with shape"):
+            layer(x)
+
+
+def test_flatten_of_a_0d_tensor_takes_only_axis_0_as_pytorch():
+    assert cr.flatten(cr.tensor(3.0)).shape == (1,)
+    with pytest.raises(ShapeError, match="0-d tensor takes start_axis and end_axis 0 or -1, got 1"):
+        nn.Flatten()(cr.tensor(3.0))

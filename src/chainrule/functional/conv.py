@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..errors import ArgumentError, ArgumentTypeError, DTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError
 from .linalg import layer_input
 
 # below this many input channels the windows are gathered one kernel offset at a time (faster there)
@@ -51,16 +51,6 @@ def _pair(value, name: str, where: str) -> tuple[int, int]:
 
 def _shape(v) -> tuple:
     return np.shape(v.data if isinstance(v, Tensor) else v)
-
-
-def _check_real(x, where: str) -> None:
-    """Refuse an input that holds no real numbers (strings, objects, complex), which the layers' cast to the
-    weight's dtype lets through: NumPy would fail deep inside the op with its own message, or compute in
-    complex numbers."""
-    a = x.data if isinstance(x, Tensor) else x
-    if a.dtype.kind not in "biuf":
-        raise DTypeError(f"{where}: expected an input of real numbers (floats, integers or booleans), "
-                         f"got dtype {a.dtype} with shape {a.shape}")
 
 
 def _pad_nhwc(x: np.ndarray, pads: tuple) -> np.ndarray:
@@ -287,8 +277,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     (2, 4, 7, 5)
     """
     where = _layer
-    x = layer_input(x, weight)
-    _check_real(x, where)
+    x = layer_input(x, weight, where)
     stride, dilation = _pair(stride, "stride", where), _pair(dilation, "dilation", where)
     mode = padding if isinstance(padding, str) else None
     if mode is not None and mode not in ("same", "valid"):

@@ -145,7 +145,16 @@ def matmul(a, b):
         ) from None
 
 
-def layer_input(x, weight=None):
+def check_real(x, where: str) -> None:
+    """Refuse an input that holds no real numbers (strings, objects, complex), which NumPy would otherwise
+    fail on deep inside an op with its own message, or compute with in complex numbers."""
+    a = x.data if isinstance(x, Tensor) else x
+    if a.dtype.kind not in "biuf":
+        raise DTypeError(f"{where}: expected an input of real numbers (floats, integers or booleans), "
+                         f"got dtype {a.dtype} with shape {a.shape}")
+
+
+def layer_input(x, weight=None, where: str = "layer"):
     """A layer's input as its ops take it, in the dtype of the layer's weight.
 
     - Python numbers and lists become arrays of the default dtype (as ``cr.tensor`` makes them);
@@ -156,7 +165,8 @@ def layer_input(x, weight=None):
       twice the cost. A tensor that requires grad is cast with the differentiable ``astype``: its
       gradient flows back in its own dtype.
 
-    Inputs already in the weight's dtype (the common path) pass unchanged.
+    Inputs already in the weight's dtype (the common path) pass unchanged; strings, objects and complex
+    numbers are refused (:func:`check_real`, naming ``where``).
 
     >>> import chainrule as cr, numpy as np
     >>> layer_input(np.ones(2), cr.zeros(3, 2)).dtype
@@ -167,6 +177,7 @@ def layer_input(x, weight=None):
     w = weight.data if isinstance(weight, Tensor) else weight
     if w is not None and a.dtype == w.dtype:  # the common path: nothing to do
         return x
+    check_real(a, where)
     kind = a.dtype.kind
     if kind in "biu":
         dt = w.dtype if isinstance(w, np.ndarray) and w.dtype.kind == "f" else get_default_dtype()
@@ -210,7 +221,7 @@ def linear(x, weight, bias=None, *, _layer: str = "linear"):
     array([[1., 2.],
            [1., 2.]], dtype=float32)
     """
-    x = layer_input(x, weight)
+    x = layer_input(x, weight, _layer)
     xs, ws = _shape(x), _shape(weight)
     if len(ws) != 2:
         raise ShapeError(f"{_layer}: weight must have shape (out_features, in_features), got {ws}")

@@ -13,7 +13,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor, as_operand
 from ..backend import get_generator
 from ..errors import ArgumentError, ArgumentTypeError, DataError, DTypeError, ShapeError
-from .linalg import layer_input
+from .linalg import check_real, layer_input
 from .shape import add_rows
 
 
@@ -29,11 +29,8 @@ def _norm_input(x, ref, where: str):
     Strings, objects and complex numbers are refused (layer_input lets them through).
     """
     x = as_operand(x)
-    kind = _data(x).dtype.kind
-    if kind not in "biuf":
-        raise DTypeError(f"{where}: expected an input of real numbers (floats, integers or booleans), "
-                         f"got dtype {_data(x).dtype} with shape {_data(x).shape}")
-    return x if kind == "f" else layer_input(x, ref)
+    check_real(x, where)
+    return x if _data(x).dtype.kind == "f" else layer_input(x, ref, where)
 
 
 def _check_eps(eps, where: str, positive: bool = False) -> float:

@@ -28,8 +28,8 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, as_operand
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError
-from .conv import _check_real, _not_4d, _pair
-from .linalg import layer_input
+from .conv import _not_4d, _pair
+from .linalg import check_real, layer_input
 
 
 def _channels_last(x: np.ndarray) -> bool:
@@ -294,7 +294,7 @@ def _pool(op, name: str, x, kernel_size, stride, padding, where: str | None, dil
         raise ArgumentError(f"{where}: dilation must be positive, got {dilation}")
     if min(padding) < 0 or padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ArgumentError(f"{where}: padding must be between 0 and half the kernel size {kernel}, got {padding}")
-    _check_real(x, where)
+    check_real(x, where)
     xs = np.shape(x.data if isinstance(x, Tensor) else x)
     if len(xs) != 4:
         raise _not_4d(where, xs)
@@ -397,5 +397,5 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False, 
             raise ArgumentError(f"{where}: divisor_override must be a positive integer or None, "
                                 f"got {divisor_override!r}")
         extra["divisor_override"] = int(divisor_override)
-    return _pool(AvgPool2d, "avg_pool2d", layer_input(x), kernel_size, stride, padding, _layer, 1, ceil_mode,
+    return _pool(AvgPool2d, "avg_pool2d", layer_input(x, None, where), kernel_size, stride, padding, _layer, 1, ceil_mode,
                  **extra)

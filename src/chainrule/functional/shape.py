@@ -228,6 +228,9 @@ def flatten(x, start_axis: int = 0, end_axis: int = -1):
     x = as_operand(x)
     shape = _data(x).shape
     if not shape:
+        if start_axis not in (0, -1) or end_axis not in (0, -1):  # PyTorch's rule: a 0-d x counts as 1-d
+            raise ShapeError(f"flatten: a 0-d tensor takes start_axis and end_axis 0 or -1, got {start_axis} "
+                             f"and {end_axis}")
         return reshape(x, 1)
     s, e = normalize_axis(start_axis, len(shape), "flatten")[0], normalize_axis(end_axis, len(shape), "flatten")[0]
     if s > e:

@@ -66,7 +66,7 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         # lists: the default dtype; integers and other floats: the dtype of the weights (or running statistics)
-        x = layer_input(x, self.weight if self.weight is not None else self.running_mean)
+        x = layer_input(x, self.weight if self.weight is not None else self.running_mean, type(self).__name__)
         shape = x.shape
         if len(shape) not in self._ndims:
             raise ShapeError(f"{self._name()}: expected input of shape {self._layout}, got {tuple(shape)}")
@@ -156,7 +156,7 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt)) if use_bias else None
 
     def forward(self, x):
-        x = layer_input(x, self.weight)
+        x = layer_input(x, self.weight, "LayerNorm")
         ns = self.normalized_shape
         shape = tuple(x.shape)
         if len(shape) < len(ns) or shape[len(shape) - len(ns):] != ns:

@@ -41,7 +41,7 @@ def _as_tensor(layer: str, v, what: str, weight=None) -> Tensor:
     if not isinstance(v, (Tensor, np.ndarray)):
         raise ArgumentTypeError(f"{layer}: {what} must be a Tensor, an array or a list, got {type(v).__name__}")
     if weight is not None:
-        v = layer_input(v, weight)
+        v = layer_input(v, weight, layer)
     return v if isinstance(v, Tensor) else Tensor(v)
 
 
