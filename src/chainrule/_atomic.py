@@ -48,11 +48,15 @@ _UMASK = _umask()
 
 
 def user_path(path, what: str = "path") -> str:
-    """A path argument as a str: str, bytes or os.PathLike, else an ArgumentTypeError naming ``what``."""
+    """A path argument as a str: str, bytes or os.PathLike, else an ArgumentTypeError naming ``what``
+    (an ArgumentError if it holds a NUL character, which no file name can)."""
     try:
-        return os.fsdecode(path)
+        path = os.fsdecode(path)
     except TypeError:
         raise ArgumentTypeError(f"{what} must be a str, bytes or os.PathLike path, got {type(path).__name__}") from None
+    if "\0" in path:  # the OS cannot take it; os.stat and open would raise a bare ValueError
+        raise ArgumentError(f"{what} {path!r} contains a NUL character")
+    return path
 
 
 def _is_special(path: str) -> bool:
@@ -100,6 +104,8 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None, newline: s
     if mode not in ("wb", "w", "wt"):
         raise ArgumentError(f"atomic_write: mode must be 'wb', 'w' or 'wt', got {mode!r}")
     path = user_path(path, "the file to write")
+    if path.endswith(os.sep) or (os.altsep and path.endswith(os.altsep)):  # open() would refuse it too
+        raise ArgumentError(f"cannot write {path}: the path ends with a separator, so it names a folder")
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
     if _is_special(path):  # /dev/null, a pipe: nothing to replace atomically, and a rename would destroy it

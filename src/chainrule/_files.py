@@ -22,3 +22,5 @@ def read_bytes(path, kind: str) -> bytes:
         raise FileFormatError(f"{path}: is a folder, not a {kind}") from None
     except OSError as exc:
         raise FileFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:  # "embedded null byte": no file can have such a name
+        raise FileFormatError(f"{str(path)!r}: not a usable {kind} path ({exc})") from None

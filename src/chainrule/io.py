@@ -20,6 +20,7 @@ is made, and a bad file raises :class:`~chainrule.errors.FileFormatError` naming
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -46,7 +47,8 @@ _CODES = {(dt.kind, dt.itemsize): code for code, dt in _DTYPES.items()}
 _BF16 = np.dtype("<u2")
 _READ = {**_DTYPES, "BF16": _BF16}
 _TREE = "chainrule.tree"
-_MAX_HEADER = 100 * 1024 * 1024
+_MAX_HEADER = 100_000_000  # the safetensors library's limit: a larger header is refused by every reader
+_MAX_DEPTH = 64  # containers within containers: the tree's JSON must load from a deep call stack too
 
 
 # ------------------------------------------------------------------------------------------ writing
@@ -82,7 +84,10 @@ class _Writer:
             unique = f"{name}#{i}"
         return unique
 
-    def encode(self, value, name: str):
+    def encode(self, value, name: str, depth: int = 0):
+        if isinstance(value, (Mapping, list, tuple)) and depth >= _MAX_DEPTH:
+            raise ArgumentError(f"save: '{name}' is nested more than {_MAX_DEPTH} containers deep")
+        depth += 1
         if isinstance(value, Mapping):
             items = []
             for k, v in value.items():
@@ -91,12 +96,14 @@ class _Writer:
                         f"save: dict keys must be str or int, got {type(k).__name__} {k!r} under '{name}'"
                     )
                 k = k if isinstance(k, str) else int(k)
-                items.append([k, self.encode(v, f"{name}.{k}" if name else str(k))])
+                items.append([k, self.encode(v, f"{name}.{k}" if name else str(k), depth)])
             return {"__dict__": items}
         if isinstance(value, list):
-            return [self.encode(v, f"{name}.{i}") for i, v in enumerate(value)]
+            return [self.encode(v, f"{name}.{i}", depth) for i, v in enumerate(value)]
         if isinstance(value, tuple):
-            return {"__tuple__": [self.encode(v, f"{name}.{i}") for i, v in enumerate(value)]}
+            return {"__tuple__": [self.encode(v, f"{name}.{i}", depth) for i, v in enumerate(value)]}
+        if isinstance(value, np.str_):  # a str (a label read from a NumPy array), not an array of characters
+            return str(value)
         if isinstance(value, np.generic):  # before the Python numbers: np.float64 is a float subclass
             n = self._name(name)
             self.tensors[n] = _as_array(name, np.asarray(value))
@@ -121,7 +128,8 @@ def save(obj: Mapping, path, metadata: Mapping[str, str] | None = None) -> None:
     ----------
     obj : mapping
         Names to arrays (a model's ``state_dict()``), or a nested dict of arrays, tensors, numbers,
-        strings, bools, None, lists and tuples (an optimizer's state dict, a checkpoint).
+        strings, bools, None, lists and tuples (an optimizer's state dict, a checkpoint), at most 64
+        containers deep; the header (names, shapes and the non-array values) must fit in 100 MB.
     path : str or os.PathLike
         The file to write; its folder must exist. The old file stays intact until the new one is complete.
     metadata : mapping of str to str, optional
@@ -165,8 +173,17 @@ def save(obj: Mapping, path, metadata: Mapping[str, str] | None = None) -> None:
         header[name] = {"dtype": _CODES[(a.dtype.kind, a.dtype.itemsize)], "shape": list(a.shape),
                         "data_offsets": [offset, offset + a.nbytes]}
         offset += a.nbytes
+    for text in (*w.tensors, *meta.keys(), *meta.values()):
+        try:  # a lone surrogate ('\udc80', from a badly decoded file name) is no UTF-8: other readers refuse it
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ArgumentError(f"save: the name or metadata string {text!r} is not valid Unicode text") from None
     hbytes = json.dumps(header, separators=(",", ":")).encode("ascii")
     hbytes += b" " * (-len(hbytes) % 8)
+    if len(hbytes) > _MAX_HEADER:  # checked before the old file is replaced by one that nothing could read
+        raise ArgumentError(f"save: the header (names, shapes and non-array values) takes {len(hbytes)} bytes, "
+                            f"more than the {_MAX_HEADER} that safetensors readers accept; store long lists of "
+                            "numbers as arrays")
     with atomic_write(path, "wb") as f:
         f.write(struct.pack("<Q", len(hbytes)))
         f.write(hbytes)
@@ -178,6 +195,20 @@ def save(obj: Mapping, path, metadata: Mapping[str, str] | None = None) -> None:
 # ------------------------------------------------------------------------------------------ reading
 def _bad(path: str, why: str) -> FileFormatError:
     return FileFormatError(f"{path} is not a valid safetensors file: {why}")
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list) -> dict:
+    """json.loads keeps the last of repeated names silently; a file naming a tensor twice is ambiguous."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _DuplicateKey(f"the header names {dup!r} twice")
+    return out
 
 
 def _read_header(f, path: str, size: int) -> tuple[dict, int]:
@@ -193,7 +224,9 @@ def _read_header(f, path: str, size: int) -> tuple[dict, int]:
     if len(raw) != n:
         raise _bad(path, "the file is truncated inside the header")
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as e:
+        raise _bad(path, str(e)) from None
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise _bad(path, f"the header is not JSON ({type(e).__name__})") from None
     if not isinstance(header, dict):
@@ -260,6 +293,19 @@ def _open(path) -> tuple[str, int]:
     return path, st.st_size
 
 
+@contextlib.contextmanager
+def _reading(path: str):
+    """The file open for reading; an OSError while opening or reading it (no permission, an I/O error) is a
+    FileFormatError naming it, as in :func:`_open`."""
+    try:
+        with open(path, "rb") as f:
+            yield f
+    except FileNotFoundError:  # removed since _open looked at it
+        raise MissingFileError(f"no such file: {path}") from None
+    except OSError as e:
+        raise FileFormatError(f"{path}: cannot be read ({e.strerror or e})") from None
+
+
 def _decode(spec, arrays: dict, path: str):
     if spec is None or isinstance(spec, (bool, int, float, str)):
         return spec
@@ -305,7 +351,7 @@ def load(path) -> dict:
         The file is truncated, corrupt or not a safetensors file (the message names the file and why).
     """
     path, size = _open(path)
-    with open(path, "rb") as f:
+    with _reading(path) as f:
         header, data_len = _read_header(f, path, size)
         meta = _metadata(header, path)
         entries = _entries(header, path, data_len)
@@ -352,7 +398,7 @@ def load(path) -> dict:
 def load_metadata(path) -> dict:
     """The extra strings given to :func:`save` as ``metadata`` (the header's ``__metadata__``, minus the tree)."""
     path, size = _open(path)
-    with open(path, "rb") as f:
+    with _reading(path) as f:
         header, _ = _read_header(f, path, size)
     meta = _metadata(header, path)
     return {k: v for k, v in meta.items() if k != _TREE}
