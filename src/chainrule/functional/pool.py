@@ -397,5 +397,5 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False, 
             raise ArgumentError(f"{where}: divisor_override must be a positive integer or None, "
                                 f"got {divisor_override!r}")
         extra["divisor_override"] = int(divisor_override)
-    return _pool(AvgPool2d, "avg_pool2d", layer_input(x, None, where), kernel_size, stride, padding, _layer, 1, ceil_mode,
-                 **extra)
+    return _pool(AvgPool2d, "avg_pool2d", layer_input(x, None, where), kernel_size, stride, padding, _layer, 1,
+                 ceil_mode, **extra)
