@@ -5,6 +5,7 @@ The MNIST examples run only when a data folder is given in the environment varia
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,43 @@ EXPECT = {
     "12_lstm_mnist.py": "test accuracy",
     "13_autoencoder_pretraining.py": "pre-training better in",
 }
+
+
+def _num(pattern: str, out: str) -> float:
+    m = re.search(pattern, out)
+    assert m, f"{pattern!r} not found in:\n{out[-2000:]}"
+    return float(m.group(1))
+
+
+def _claims_08(out):  # sigmoid's gradient vanishes over 20 layers, ReLU/He and the residual net keep it
+    ratio = {name: _num(re.escape(name) + r".*first/last = (\S+)", out)
+             for name in ("sigmoid, Xavier", "ReLU, He", "residual MLP, ReLU", "RNN ", "LSTM ")}
+    assert ratio["sigmoid, Xavier"] < 1e-6
+    assert 0.1 < ratio["ReLU, He"] < 10 and 0.1 < ratio["residual MLP, ReLU"] < 10
+    assert ratio["RNN "] < 1e-10 and ratio["LSTM "] > 1e6 * ratio["RNN "]
+
+
+def _claims_09(out):  # momentum trains faster; the decays follow the notes' formulas (computed here)
+    final = {k: float(re.search(re.escape(k) + r"\s+\[.* (\S+)\]\s+test", out).group(1))
+             for k in ("SGD lr 0.05 ", "SGD lr 0.05, momentum 0.9")}
+    assert final["SGD lr 0.05, momentum 0.9"] < final["SGD lr 0.05 "] / 2
+    lin, exp = 0.1 - (0.1 - 0.001) * 4 / 7, 0.1 * (0.001 / 0.1) ** (4 / 7)
+    assert abs(_num(r"linear (\S+), exponential", out) - lin) < 5e-5
+    assert abs(_num(r"exponential (\S+)\s*$", out) - exp) < 5e-5
+
+
+def _claims_10(out):  # a deep sigmoid net does not train without batch norm and does with it
+    off, on = _num(r"batch norm off:.*test accuracy (\S+)", out), _num(r"batch norm on :.*test accuracy (\S+)", out)
+    assert off < 0.3 < 0.85 < on
+
+
+def _claims_13(out):  # with plain SGD, pre-training wins in every seed (the example's docstring says so)
+    assert re.search(r"plain SGD.*\n.*pre-training better in 5 of 5 seeds", out), out[-2000:]
+
+
+# what each example claims, checked on its output (beyond the phrase above)
+CLAIMS = {"08_vanishing_gradients.py": _claims_08, "09_momentum_and_schedules.py": _claims_09,
+          "10_batch_norm.py": _claims_10, "13_autoencoder_pretraining.py": _claims_13}
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))  # _*.py: shared helpers
 
 
@@ -48,6 +86,8 @@ def test_example_runs(name):
     assert p.returncode == 0, p.stderr[-3000:]
     assert EXPECT[name] in p.stdout, p.stdout[-3000:]
     assert "Warning" not in p.stderr, p.stderr[-3000:]
+    if name in CLAIMS:
+        CLAIMS[name](p.stdout)
 
 
 @pytest.mark.parametrize("name", sorted(MNIST))
