@@ -74,6 +74,19 @@ def test_resume_equals_the_uninterrupted_run_bit_for_bit(tmp_path, monkeypatch, 
     assert code == 2 and "complete run" in one_line(_)
 
 
+def test_evaluate_says_a_run_is_unfinished(tmp_path, monkeypatch, straight):
+    out = tmp_path / "r"
+    interrupt_after(monkeypatch, 2)
+    assert run(*MOONS, "--out", out)[0] == 130
+    monkeypatch.undo()
+    code, stdout, err = run("evaluate", out)
+    assert code == 0, err
+    assert stdout.splitlines()[0].startswith("note: this run is interrupted after 2 of 4 epochs")
+    assert stdout.splitlines()[-1].startswith("test accuracy: ")
+    code, stdout, err = run("evaluate", straight)
+    assert code == 0 and "note:" not in stdout
+
+
 def test_interrupted_again_while_resumed_keeps_a_newer_checkpoint(tmp_path, monkeypatch, straight):
     out = tmp_path / "r"
     interrupt_after(monkeypatch, 1)

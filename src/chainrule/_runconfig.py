@@ -72,10 +72,10 @@ def dataset_kind(name: str) -> str:
         return "2d"
     if name in BUILTIN_DATASETS:
         return name
-    if name.lower().endswith(".csv") or os.sep in name or "/" in name:
-        return "csv"
+    if name.lower().endswith((".csv", ".tsv", ".txt")) or os.sep in name or "/" in name or os.path.isfile(name):
+        return "csv"  # a table of any name that exists: the separator is found from the header (, ; tab |)
     raise ArgumentError(f"unknown dataset {name!r}; valid datasets: {', '.join(BUILTIN_DATASETS)}, "
-                        "or a path to a .csv file (with --target COLUMN)")
+                        "or a path to a CSV file (.csv, .tsv or any existing file, with --target COLUMN)")
 
 
 def _check_value(section: str, key: str, value, kind) -> object:

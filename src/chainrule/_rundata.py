@@ -276,7 +276,7 @@ def read_inputs(paths: list, meta: dict) -> np.ndarray:
         if not os.path.isfile(p):
             raise MissingFileError(f"input file {p!r} does not exist")
         ext = os.path.splitext(p)[1].lower()
-        if ext == ".csv":
+        if ext in (".csv", ".tsv", ".txt"):
             if len(shape) != 1:
                 raise ArgumentError(f"{p}: CSV input needs a model trained on vectors; this run's model takes "
                                     f"images of shape {shape} (give .png or .npy files)")
@@ -289,7 +289,8 @@ def read_inputs(paths: list, meta: dict) -> np.ndarray:
                                     f"vectors of {shape[0]} features (give a .csv or .npy file)")
             parts.append(_read_image(p, shape)[None])
         else:
-            raise ArgumentError(f"{p}: unsupported input file type {ext or '(none)'!r}; expected .csv, .npy or .png")
+            raise ArgumentError(f"{p}: unsupported input file type {ext or '(none)'!r}; expected .csv (.tsv, .txt), "
+                                ".npy or .png")
     x = np.concatenate(parts)
     if not np.isfinite(x).all():
         raise DataError("the input holds NaN or inf values")

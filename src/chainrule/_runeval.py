@@ -101,7 +101,19 @@ def evaluate_run(run_dir: str, dataset: str | None = None, target: str | None = 
     loss = train.evaluate(model, _loss(rd.task), (rd.x_test, rd.y_test), metrics=())["loss"]
     result = _test_metrics(model, rd, meta)
     what = "cross-entropy" if rd.task == "classification" else "mse of the standardised targets"
-    return [f"test samples: {len(rd.x_test)}", f"test loss ({what}): {loss:.4f}", final_line(result)]
+    return _unfinished(cfg) + [f"test samples: {len(rd.x_test)}", f"test loss ({what}): {loss:.4f}",
+                               final_line(result)]
+
+
+def _unfinished(cfg: dict) -> list[str]:
+    """A line saying so when the run did not finish training (Ctrl-C'd or killed): its scores are not final."""
+    run = cfg.get("run", {})
+    status = run.get("status", "complete")
+    if status == "complete":
+        return []
+    done, epochs = run.get("epochs_completed", "?"), cfg.get("train", {}).get("epochs", "?")
+    return [f"note: this run is {status} after {done} of {epochs} epochs (continue it with train --resume); "
+            "these scores are not its final ones"]
 
 
 def _one_line(name: str) -> str:

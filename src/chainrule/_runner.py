@@ -300,6 +300,9 @@ def _train_and_save(cfg, rd, meta, model, optimizer, scheduler, train_xy, val, w
     echo(f"training {cfg['model']['name']} ({model.num_parameters():,} parameters) on {cfg['data']['dataset']}: "
          f"{len(train_xy[0])} train / {n_val} validation / {len(rd.x_test)} test samples, {epochs} epochs"
          f"{resuming}")
+    if rd.task == "regression":
+        echo("loss and val_loss: the mse of the standardised targets; the test mse at the end is in the target's "
+             "own units")
     cfg["run"] = {"chainrule_version": _version(), "created": datetime.datetime.now().isoformat(timespec="seconds"),
                   "status": "running"}
     if where.replace:

@@ -282,6 +282,11 @@ def _parse_features(path: Path, names: list[str], cells: list[list[str]], lines:
     return x
 
 
+# an integer target guessed as classes, with more distinct values than this and than half its rows, is refused
+# as probably a quantity (see _parse_target)
+_MANY_CLASSES = 20
+
+
 def _parse_target(path: Path, name: str, values, lines: list[int] | None, task: str | None):
     """(task, y, classes): float64 (N, 1) targets for regression, int64 class ids for classification."""
     values = np.asarray(values, dtype=np.str_) if len(values) else np.zeros(0, dtype="<U1")
@@ -317,6 +322,12 @@ def _parse_target(path: Path, name: str, values, lines: list[int] | None, task: 
                             f"{str(words[0])!r}; remove or fill that row, or ask for classification (--task "
                             "classification, task='classification') if the words are classes too")
         task = "regression" if numeric and not ints else "classification"
+        if ints and len(uniq) > max(_MANY_CLASSES, len(values) // 2):
+            # whole numbers, nearly all different (a price, a count): classes with one sample each teach nothing
+            raise DataError(f"{path}: the target column {name!r} holds whole numbers with {len(uniq)} distinct values "
+                            f"in {len(values)} rows, too many to be classes; if it is a quantity, ask for "
+                            "regression (--task regression, task='regression'); if these are classes, ask for "
+                            "classification")
     if task == "regression":
         if not numeric:
             i = next(i for i, v in enumerate(values) if not _is_float(v))

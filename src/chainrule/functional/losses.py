@@ -183,10 +183,21 @@ class MultiMargin(_Loss):
 
 
 # ---------------------------------------------------------------------------------- the functions
-def _regression(cls, name, pred, target, reduction, **params):
+def _regression(cls, name, pred, target, reduction, unit_target: bool = False, **params):
     _check_reduction(reduction, name)
     pred = _in(pred)
-    return cls.apply(pred, _float_target(target, _data(pred), name), reduction=reduction, **params)
+    t = _float_target(target, _data(pred), name)
+    if unit_target:
+        _check_unit_target(_data(t), name)
+    return cls.apply(pred, t, reduction=reduction, **params)
+
+
+def _check_unit_target(tv: np.ndarray, name: str) -> None:
+    """Binary cross-entropy's target must lie in [0, 1]: outside it the loss is unbounded below, and training
+    drives it to -inf instead of fitting anything."""
+    if tv.size and not (np.min(tv) >= 0 and np.max(tv) <= 1):  # also catches NaN
+        raise DataError(f"{name}: target must hold values in [0, 1], got {_values(tv)} "
+                        "(-1/+1 labels: use (t + 1) / 2; 0-255 masks: t / 255; several classes: cross_entropy)")
 
 
 def mse_loss(pred, target, reduction: str = "mean") -> Tensor:
@@ -269,10 +280,7 @@ def binary_cross_entropy(prob, target, reduction: str = "mean", weight=None) -> 
         raise DataError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got {_values(p)} "
                         "(for raw scores use binary_cross_entropy_with_logits)")
     t = _float_target(target, p, "binary_cross_entropy")
-    tv = _data(t)
-    if tv.size and not (np.min(tv) >= 0 and np.max(tv) <= 1):  # as PyTorch; outside [0, 1] l is unbounded below
-        raise DataError(f"binary_cross_entropy: target must hold values in [0, 1], got {_values(tv)} "
-                        "(-1/+1 labels: use (t + 1) / 2; 0-255 masks: t / 255)")
+    _check_unit_target(_data(t), "binary_cross_entropy")
     if weight is None:
         return BCE.apply(prob, t, reduction=reduction)
     return BCE.apply(prob, t, reduction=reduction, w=_elementwise_weight(weight, p, "binary_cross_entropy", "weight"))
@@ -292,7 +300,8 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean", we
     Parameters
     ----------
     logits : Tensor of raw scores
-    target : Tensor of the same shape, values in [0, 1]
+    target : Tensor of the same shape, values in [0, 1] (else DataError; PyTorch computes a loss unbounded
+        below there)
     reduction : 'mean' | 'sum' | 'none'
     weight : optional array or Tensor broadcasting to the logits' shape (no gradient flows into it)
     pos_weight : optional weight of the positive term, broadcasting to the logits' shape: one entry per class,
@@ -306,14 +315,14 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean", we
     """
     name = "binary_cross_entropy_with_logits"
     if weight is None and pos_weight is None:
-        return _regression(BCEWithLogits, name, logits, target, reduction)
+        return _regression(BCEWithLogits, name, logits, target, reduction, unit_target=True)
     z = _data(_in(logits))
     params = {}
     if weight is not None:
         params["w"] = _elementwise_weight(weight, z, name, "weight")
     if pos_weight is not None:
         params["pw"] = _elementwise_weight(pos_weight, z, name, "pos_weight")
-    return _regression(BCEWithLogits, name, logits, target, reduction, **params)
+    return _regression(BCEWithLogits, name, logits, target, reduction, unit_target=True, **params)
 
 
 def hinge_loss(scores, target, reduction: str = "mean") -> Tensor:

@@ -156,6 +156,20 @@ def check_optimizer(optimizer) -> None:
                                 f"{type(optimizer).__name__}")
 
 
+def check_trains(model, optimizer) -> None:
+    """The optimizer must hold at least one of the model's trainable parameters: one built on another model
+    (or on a model since rebuilt) would leave every weight as it is, epoch after epoch, without a word."""
+    params = getattr(model, "parameters", None)
+    if not callable(params):
+        return
+    own = [p for p in params() if getattr(p, "requires_grad", False)]
+    held = {id(p) for g in optimizer.param_groups for p in g.get("params", ())}
+    if own and not any(id(p) in held for p in own):
+        raise ArgumentError(f"fit: the optimizer ({type(optimizer).__name__}) holds none of the model's "
+                            f"{len(own)} trainable parameters, so training would change nothing; was it built on "
+                            "another model? Build it on this one: optim.SGD(model.parameters(), lr=0.1)")
+
+
 def check_scheduler(scheduler, optimizer) -> None:
     if scheduler is None:
         return

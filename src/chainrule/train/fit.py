@@ -364,6 +364,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     A.check_model(model, "fit")
     A.check_loss(loss_fn, "fit")
     A.check_optimizer(optimizer)
+    A.check_trains(model, optimizer)
     epochs, initial_epoch = A.check_int("fit", "epochs", epochs, 0), A.check_int("fit", "initial_epoch",
                                                                                   initial_epoch, 0)
     batch_size = A.check_int("fit", "batch_size", batch_size, 1)
