@@ -71,3 +71,49 @@ def test_binary_cross_entropy_with_logits_refuses_targets_outside_0_1():
             nn.BCEWithLogitsLoss(pos_weight=cr.tensor([2.0]))(cr.tensor([3.0]), np.array(t, np.float32))
     soft = F.binary_cross_entropy_with_logits(cr.tensor([0.0]), cr.tensor([0.25]))  # soft labels stay allowed
     assert abs(soft.item() - np.log(2.0)) < 1e-6
+
+
+def _with_ids(path, n=80):
+    rng = np.random.default_rng(1)
+    rows = [(i, f"n{i}", a, b, int(a + b > 0)) for i, (a, b) in enumerate(rng.standard_normal((n, 2)))]
+    path.write_text("id,name,a,b,y\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    return path
+
+
+def test_load_csv_ignores_columns_that_are_not_features(tmp_path):
+    path = _with_ids(tmp_path / "ids.csv")
+    d = data.load_csv(path, "y", ignore=["id", "name"])
+    assert d.feature_names == ("a", "b") and d.x_train.shape[1] == 2
+    assert data.load_csv(path, "y", ignore=("name",)).feature_names == ("id", "a", "b")
+    with pytest.raises(DataError, match="feature column 'name' holds the non-numeric value 'n0'.*--ignore name"):
+        data.load_csv(path, "y")
+    with pytest.raises(DataError, match="cannot ignore column.* idx: no such column"):
+        data.load_csv(path, "y", ignore=["idx", "name"])
+    with pytest.raises(DataError, match="target column 'y' cannot also be ignored"):
+        data.load_csv(path, "y", ignore=["name", "y"])
+    with pytest.raises(DataError, match="no feature columns besides the target"):
+        data.load_csv(path, "y", ignore=["id", "name", "a", "b"])
+    with pytest.raises(cr.errors.ArgumentTypeError, match="ignore must be a column name or a list"):
+        data.load_csv(path, "y", ignore=[1])
+
+
+def test_a_run_ignores_columns_from_the_command_line_or_its_config(tmp_path):
+    path = _with_ids(tmp_path / "ids.csv")
+    out = tmp_path / "r"
+    code, _, err = run("train", "--dataset", path, "--target", "y", "--ignore", "id, name", "--epochs", "2",
+                       "--out", out)
+    assert code == 0, err
+    cfg = cr.config.load(out / "config.toml")
+    assert cfg["data"]["ignore"] == ["id", "name"] and cfg["data"]["feature_names"] == ["a", "b"]
+    code, scored, err = run("evaluate", out)  # the run's own file, id and name columns included
+    assert code == 0, err
+    code, predicted, err = run("predict", out, path)
+    assert code == 0 and len(predicted.splitlines()) == 80, err
+    toml = tmp_path / "run.toml"
+    toml.write_text(f'[data]\ndataset = "{path.name}"\ntarget = "y"\nignore = ["id", "name"]\n[train]\nepochs = 2\n')
+    code, _, err = run("train", "--config", toml, "--out", tmp_path / "r2")
+    assert code == 0, err
+    assert_bad_input(*run("train", "--dataset", "moons", "--ignore", "id", "--out", tmp_path / "m"),
+                     match="--ignore names columns of a CSV file")
+    toml.write_text(f'[data]\ndataset = "{path.name}"\ntarget = "y"\nignore = "id"\n')
+    assert_bad_input(*run("train", "--config", toml, "--out", tmp_path / "r3"), match="list of column names")

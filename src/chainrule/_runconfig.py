@@ -2,7 +2,7 @@
 
 A run is described by five TOML tables (every key optional); command-line options override the file::
 
-    [data]       dataset, target, task, data_dir, test_fraction, val_fraction, n, noise
+    [data]       dataset, target, task, ignore, data_dir, test_fraction, val_fraction, n, noise
     [model]      name, hidden, activation, init, dropout, batchnorm, channels, num_blocks, num_layers
     [optimizer]  name, lr, momentum, weight_decay
     [schedule]   name, lr_end, step_size, gamma
@@ -34,10 +34,10 @@ SCHEDULES = ("none", "linear", "exponential", "step", "cosine")
 TASKS = ("auto", "classification", "regression")
 
 _INT, _NUM, _STR, _BOOL = (int,), (int, float), (str,), (bool,)
-_INTLIST = "int-list"
+_INTLIST, _STRLIST = "int-list", "str-list"
 SCHEMA = {
     "data": {"dataset": _STR, "target": _STR, "task": _STR, "data_dir": _STR, "test_fraction": _NUM,
-             "val_fraction": _NUM, "n": _INT, "noise": _NUM},
+             "val_fraction": _NUM, "n": _INT, "noise": _NUM, "ignore": _STRLIST},
     "model": {"name": _STR, "hidden": _INTLIST, "activation": _STR, "init": _STR, "dropout": _NUM,
               "batchnorm": _BOOL, "channels": _INTLIST, "num_blocks": _INT, "num_layers": _INT},
     "optimizer": {"name": _STR, "lr": _NUM, "momentum": _NUM, "weight_decay": _NUM},
@@ -80,6 +80,10 @@ def dataset_kind(name: str) -> str:
 
 def _check_value(section: str, key: str, value, kind) -> object:
     where = f"[{section}] {key}"
+    if kind == _STRLIST:
+        if not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
+            raise ArgumentTypeError(f"{where} must be a list of column names, got {value!r}")
+        return value
     if kind == _INTLIST:
         if isinstance(value, bool):
             raise ArgumentTypeError(f"{where} must be an integer or a list of integers, got {value!r}")
@@ -379,7 +383,9 @@ def _check_applies(chosen: dict, overrides: dict, dataset: str, kind: str) -> No
     if kind != "csv" and d.get("task") == "regression":
         raise ArgumentError(f"task regression needs a CSV file with a numeric target; {dataset} is a "
                             "classification dataset")
-    unused = {"target": kind != "csv", "data_dir": kind not in ("mnist", "fashion-mnist"),
+    if kind != "csv" and "ignore" in flags:
+        raise ArgumentError(f"--ignore names columns of a CSV file; dataset {dataset} has none")
+    unused = {"target": kind != "csv", "ignore": kind != "csv", "data_dir": kind not in ("mnist", "fashion-mnist"),
               "n": kind != "2d", "noise": kind != "2d"}
     for key, drop in unused.items():
         if drop:

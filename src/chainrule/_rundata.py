@@ -104,7 +104,8 @@ def load_run_data(cfg: dict, run_meta: dict | None = None, whole_file: bool = Fa
     else:
         from .data.tabular import _load_table
 
-        t = _load_table(Path(name).expanduser(), d["target"], float(d.get("test_fraction", 0.2)), int(seed), task)
+        t = _load_table(Path(name).expanduser(), d["target"], float(d.get("test_fraction", 0.2)), int(seed), task,
+                        tuple(d.get("ignore", ())))
         sd = t.standardizer.state_dict()
         out = RunData(t.x_train, t.y_train, t.x_test, t.y_test, t.task, [str(c) for c in t.classes],
                       list(t.feature_names), {"mean": sd["mean"].tolist(), "scale": sd["scale"].tolist()})
@@ -137,12 +138,12 @@ def _as_run(d: dict, meta: dict, seed: int, whole_file: bool) -> RunData:
 
     name = d["dataset"]
     path = Path(name).expanduser()
-    p = _read_table(path, d["target"], meta["task"])
     names = list(meta.get("feature_names") or [])
+    p = _read_table(path, d["target"], meta["task"], only=names)  # other columns are not read
     missing = [n for n in names if n not in p.names]
     if missing:  # extra columns are ignored, as predict ignores them
         raise DataError(f"dataset {name}: missing feature column(s) {', '.join(missing)}; the run's model needs "
-                        f"the columns {', '.join(names)} (the file has {', '.join(p.names)})")
+                        f"the columns {', '.join(names)}")
     order = [p.names.index(n) for n in names]
     x = _standardised(p.x[:, order], meta, path)
     y = p.y

@@ -5,6 +5,7 @@
     chainrule train    [--dataset NAME|FILE.csv] [--target COLUMN] [--model NAME] [--config FILE.toml]
                        [--epochs N] [--batch-size N] [--lr X] [--optimizer NAME] [--schedule NAME]
                        [--seed N] [--data-dir DIR] [--out DIR] [--task auto|classification|regression]
+                       [--ignore COLUMN[,COLUMN...]]
     chainrule train    --resume RUN_DIR [--epochs N]  (continue an interrupted run, in its own folder)
     chainrule evaluate RUN_DIR [--dataset ...]       chainrule predict RUN_DIR INPUT [INPUT ...]
     chainrule plot     WHAT [RUN_DIR] [--out FILE.png]
@@ -60,7 +61,8 @@ def _train(args) -> int:
         with stop_signals_interrupt():
             return resume_training(args.resume, args.epochs)
     overrides = {
-        "data": {"dataset": args.dataset, "target": args.target, "data_dir": args.data_dir, "task": args.task},
+        "data": {"dataset": args.dataset, "target": args.target, "data_dir": args.data_dir, "task": args.task,
+                 "ignore": None if args.ignore is None else [c.strip() for c in args.ignore.split(",") if c.strip()]},
         "model": {"name": args.model},
         "optimizer": {"name": args.optimizer, "lr": args.lr},
         "schedule": {"name": args.schedule},
@@ -85,7 +87,7 @@ def _train(args) -> int:
 _RUN_FLAGS = (("--dataset", "dataset"), ("--target", "target"), ("--model", "model"), ("--config", "config"),
               ("--batch-size", "batch_size"), ("--lr", "lr"), ("--optimizer", "optimizer"),
               ("--schedule", "schedule"), ("--seed", "seed"), ("--data-dir", "data_dir"), ("--out", "out"),
-              ("--task", "task"))
+              ("--task", "task"), ("--ignore", "ignore"))
 
 
 def _check_data_dir(path: str | None) -> None:
@@ -181,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train a network; with no options, an MLP on the embedded digits.")
     t.add_argument("--dataset", help=f"{', '.join(BUILTIN_DATASETS)}, or a CSV file (default digits)")
     t.add_argument("--target", help="the label column of a CSV dataset")
+    t.add_argument("--ignore", metavar="COLUMN[,COLUMN...]",
+                   help="columns of a CSV dataset that are not features (an id, a name): never read")
     t.add_argument("--model", help="logreg, shallow, mlp, cnn, lstm or resnet (default mlp)")
     t.add_argument("--config", help="a TOML file describing the run; options override it")
     t.add_argument("--epochs", type=int, help="number of epochs")

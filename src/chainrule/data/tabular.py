@@ -271,6 +271,9 @@ def _parse_features(path: Path, names: list[str], cells: list[list[str]], lines:
                 hint = ""
                 if _DECIMAL_COMMA.fullmatch(v):
                     hint = " (a decimal comma? write numbers with a decimal point, e.g. 1.5)"
+                elif v:
+                    hint = (f"; if it is not a feature (an id, a name), leave it out: --ignore {name} (ignore= in "
+                            "load_csv)")
                 raise DataError(f"{path}, line {line}: feature column {name!r} holds {what}; "
                                 f"features must be numbers{hint}")
         x[:, j] = [float(row[j]) for row in cells]
@@ -360,8 +363,13 @@ class _Parsed:
     header_line: int
 
 
-def _read_table(path: Path, target: str, task: str | None) -> _Parsed:
-    """Parse a CSV file into raw float64 features (file order) and its target (see :func:`load_csv`)."""
+def _read_table(path: Path, target: str, task: str | None, ignore=(), only=None) -> _Parsed:
+    """Parse a CSV file into raw float64 features (file order) and its target (see :func:`load_csv`).
+
+    The features are every column but the target and those in ``ignore`` (which must exist), or, with
+    ``only``, the columns named there that the file has (a trained run's features; the caller checks that
+    none is missing). Columns left out are never parsed: they may hold words (ids, names, notes).
+    """
     table = _open_table(path)
     header = table.header
     if target not in header:
@@ -370,10 +378,17 @@ def _read_table(path: Path, target: str, task: str | None) -> _Parsed:
             hint = "; is the file separated by another character? chainrule reads ',', ';' or tab separators"
         raise DataError(f"{path}: no target column {target!r}; the columns are: {', '.join(header)}{hint}")
     t = header.index(target)
-    names = header[:t] + header[t + 1:]
+    unknown = [c for c in ignore if c not in header]
+    if unknown:
+        raise DataError(f"{path}: cannot ignore column(s) {', '.join(unknown)}: no such column; the columns are: "
+                        f"{', '.join(header)}")
+    if target in ignore:
+        raise DataError(f"{path}: the target column {target!r} cannot also be ignored")
+    feature_idx = [i for i, c in enumerate(header) if i != t and c not in ignore and (only is None or c in only)]
+    names = [header[i] for i in feature_idx]
     if not names:
-        raise DataError(f"{path}: the only column is the target {target!r}; expected feature columns too")
-    feature_idx = [i for i in range(len(header)) if i != t]
+        raise DataError(f"{path}: no feature columns besides the target {target!r}"
+                        + (f" and the ignored {', '.join(ignore)}" if ignore else "") + "; expected some")
     fast = _fast_columns(table, feature_idx, t)
     if fast is not None and len(fast[0]) >= 2:
         x, values = fast
@@ -385,7 +400,7 @@ def _read_table(path: Path, target: str, task: str | None) -> _Parsed:
     rows, lines = _rows(table)
     if not rows:  # one row is enough to score a file; _split asks for two to make training and test sets
         raise DataError(f"{path}: no data rows after the header on line {table.header_line}")
-    x = _parse_features(path, names, [r[:t] + r[t + 1:] for r in rows], lines, table.delimiter)
+    x = _parse_features(path, names, [[r[i] for i in feature_idx] for r in rows], lines, table.delimiter)
     task_, y, classes = _parse_target(path, target, [r[t] for r in rows], lines, task)
     return _Parsed(x, y, task_, classes, names, table.header_line)
 
@@ -410,7 +425,7 @@ def read_features(path, names: list[str]) -> np.ndarray:
 
 
 def load_csv(path: str | os.PathLike, target: str, test_fraction: float = 0.2, seed: int | None = 0,
-             task: str | None = None) -> TabularData:
+             task: str | None = None, ignore=()) -> TabularData:
     """Load a CSV file with a header row into standardised training and test arrays.
 
     Parameters
@@ -425,6 +440,8 @@ def load_csv(path: str | os.PathLike, target: str, test_fraction: float = 0.2, s
         Seed of the split; None draws it from chainrule's global generator (``cr.manual_seed``).
     task : {'classification', 'regression'}, optional
         Override the guess (integers or strings -> classification, real numbers -> regression).
+    ignore : str or sequence of str
+        Columns that are not features (an id, a name, a free-text note): never read, never used.
 
     Returns
     -------
@@ -453,8 +470,9 @@ def load_csv(path: str | os.PathLike, target: str, test_fraction: float = 0.2, s
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
         raise ArgumentError(f"load_csv: test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
     check_seed(seed, "load_csv")
+    ignore = column_names(ignore, "load_csv: ignore")
     path = Path(os.fspath(path)).expanduser()
-    d = _load_table(path, target, test_fraction, seed, task)
+    d = _load_table(path, target, test_fraction, seed, task, ignore)
     if d.task == "regression":
         d = dataclasses.replace(d, y_train=d.y_train.astype(np.float32), y_test=d.y_test.astype(np.float32))
     return d
@@ -469,9 +487,21 @@ def _split(p: _Parsed, path: Path, test_fraction: float, seed) -> tuple[np.ndarr
     return split_indices(n, test_fraction, seed, p.y if p.task == "classification" else None, where="load_csv")
 
 
-def _load_table(path: Path, target: str, test_fraction: float, seed, task: str | None) -> TabularData:
+def column_names(v, where: str) -> tuple:
+    """Column names given as one str or a sequence of str, as a tuple (an ArgumentTypeError otherwise)."""
+    names = (v,) if isinstance(v, str) else v
+    try:
+        names = tuple(names)
+    except TypeError:
+        names = None
+    if names is None or not all(isinstance(c, str) and c for c in names):
+        raise ArgumentTypeError(f"{where} must be a column name or a list of column names, got {v!r}")
+    return names
+
+
+def _load_table(path: Path, target: str, test_fraction: float, seed, task: str | None, ignore=()) -> TabularData:
     """:func:`load_csv` with float64 regression targets (the command line centres them in float64)."""
-    p = _read_table(path, target, task)
+    p = _read_table(path, target, task, ignore)
     train, test = _split(p, path, test_fraction, seed)
     x = p.x
     scaler = Standardizer()
