@@ -319,8 +319,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     scheduler : LRScheduler or ReduceLROnPlateau, optional
         Built on ``optimizer``; stepped after every epoch (``scheduler_interval='epoch'``) or every batch
         (``'step'``). ReduceLROnPlateau is stepped per epoch with 'val_loss' (or 'loss' without validation
-        data). With per-epoch steps, epoch k trains at the schedule's t = k - 1: a decay that should
-        reach ``lr_end`` in the last of E epochs needs ``total_steps=E - 1``.
+        data), so it must have mode='min'. With per-epoch steps, epoch k trains at the schedule's
+        t = k - 1: a decay that should reach ``lr_end`` in the last of E epochs needs ``total_steps=E - 1``.
     metrics : None, str or sequence
         Names (``'accuracy'``, ``'f1'``, ``'mse'``, ...; see ``train.metrics.METRICS``), functions
         ``fn(y_true, y_pred) -> float`` or ``(name, fn)`` pairs; computed over each epoch's outputs,
@@ -380,6 +380,11 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, *, epochs: int = 1
     if plateau and scheduler_interval == "step":
         raise ArgumentError("fit: ReduceLROnPlateau needs a monitored value once per epoch; "
                             "use scheduler_interval='epoch'")
+    if plateau and getattr(scheduler, "mode", "min") != "min":
+        # fit steps it with a loss, which improves downwards: mode 'max' would cut the lr while the loss falls
+        raise ArgumentError(f"fit: ReduceLROnPlateau has mode={scheduler.mode!r}, but fit steps it with the "
+                            "validation loss ('loss' without val_data), which improves as it falls: use mode='min', "
+                            "or step the scheduler on a metric yourself in a Callback's on_epoch_end")
     if history is not None and not isinstance(history, History):
         raise ArgumentTypeError(f"fit: history must be a train.History, got {type(history).__name__}")
     if seed is not None:

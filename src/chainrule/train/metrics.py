@@ -10,6 +10,8 @@ as BCE's 0./1. targets) of shape (N,) or (N, 1), or one-hot rows of shape (N, C)
 
 - integer class indices of shape (N,);
 - scores of shape (N, C), C >= 2: the argmax is the prediction (logits, log-probabilities or probabilities);
+- for ``accuracy``, scores of shape (N, C, d1, ...) (cross-entropy's layout for sequences and images)
+  against labels (N, d1, ...): every position counts as a sample;
 - one float score per sample, of shape (N,) or (N, 1), for two classes. The rule depends on the shape
   and on ``from_logits`` only, never on the values: with ``from_logits=True`` (the default, since
   chainrule's models output logits) class 1 is ``score > 0``, that is sigmoid(score) > 0.5; with
@@ -30,20 +32,17 @@ from ..errors import ArgumentError, DataError, ShapeError
 
 
 def _np(a, name: str) -> np.ndarray:
-    a = np.asarray(getattr(a, "data", a))
+    try:
+        a = np.asarray(getattr(a, "data", a))
+    except (ValueError, TypeError) as e:  # a ragged list
+        raise DataError(f"metrics: {name} cannot become an array (rows of different lengths?): {e}") from None
     if a.ndim == 0:
         raise ShapeError(f"metrics: {name} must have a sample axis, got a scalar")
     return a
 
 
-def _labels(y_true, where: str = "metrics") -> np.ndarray:
-    y = _np(y_true, "y_true")
-    if y.ndim == 2 and y.shape[1] > 1:
-        return y.argmax(axis=1)
-    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
-        raise ShapeError(f"{where}: y_true must hold class labels of shape (N,) or (N, 1), or one-hot rows "
-                         f"(N, C), got shape {y.shape}")
-    y = y.reshape(len(y))
+def _class_ids(y: np.ndarray, where: str) -> np.ndarray:
+    """``y`` (any shape) as int64 class labels; floats only if they are whole numbers, else a DataError."""
     if y.dtype.kind in "biu":
         return y.astype(np.int64, copy=False)
     if y.dtype.kind != "f":
@@ -56,9 +55,43 @@ def _labels(y_true, where: str = "metrics") -> np.ndarray:
     return y.astype(np.int64)
 
 
+def _labels(y_true, where: str = "metrics") -> np.ndarray:
+    y = _np(y_true, "y_true")
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1)
+    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise ShapeError(f"{where}: y_true must hold class labels of shape (N,) or (N, 1), or one-hot rows "
+                         f"(N, C), got shape {y.shape}")
+    return _class_ids(y.reshape(len(y)), where)
+
+
 def check_labels(y_true, where: str) -> None:
-    """Raise the DataError (or ShapeError) a classification metric would raise on these targets."""
-    _labels(y_true, where)
+    """Raise the DataError (or ShapeError) a classification metric would raise on these targets.
+
+    Targets of more than 2 dimensions (N, d1, d2, ...) are class labels per position, read against
+    scores (N, C, d1, d2, ...) (see :func:`accuracy`): only their values are checked here."""
+    y = _np(y_true, "y_true")
+    if y.ndim > 2:
+        _class_ids(y, where)
+    else:
+        _labels(y, where)
+
+
+def _dense_pair(y_true, y_pred, where: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(labels, predicted labels) per position for scores (N, C, d1, ...) (cross-entropy's layout for
+    sequences and images) against labels (N, d1, ...) or probabilities of the scores' shape; None otherwise."""
+    p = _np(y_pred, "y_pred")
+    if p.ndim < 3:
+        return None
+    t = _np(y_true, "y_true")
+    if t.shape == p.shape:
+        return t.argmax(axis=1), p.argmax(axis=1)
+    if t.shape != p.shape[:1] + p.shape[2:]:
+        raise ShapeError(f"{where}: scores y_pred of shape {p.shape} (N, C, d1, ...) need labels y_true of shape "
+                         f"{p.shape[:1] + p.shape[2:]} (N, d1, ...) or of the scores' shape, got {t.shape}")
+    if t.size == 0:
+        raise ArgumentError(f"{where}: got no samples")
+    return _class_ids(t, where), p.argmax(axis=1)
 
 
 def _predicted_labels(y_pred, n: int, from_logits: bool = True) -> np.ndarray:
@@ -97,7 +130,9 @@ def accuracy(y_true, y_pred, *, from_logits: bool = True) -> float:
     """The fraction of samples whose predicted class is the true class.
 
     Math: acc = (1/N) sum_i [argmax(y_pred_i) == y_i]; for one score per sample, the prediction is
-    [score > 0] (logits, the default) or [p > 0.5] (``from_logits=False``: probabilities).
+    [score > 0] (logits, the default) or [p > 0.5] (``from_logits=False``: probabilities). Scores
+    (N, C, d1, ...) against labels (N, d1, ...), cross-entropy's layout for sequences and images, give the
+    fraction of positions whose argmax over axis 1 is the label.
 
     >>> accuracy([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
     0.6666666666666666
@@ -105,15 +140,20 @@ def accuracy(y_true, y_pred, *, from_logits: bool = True) -> float:
     (1.0, 0.6666666666666666)
     >>> accuracy([1, -1, -1, 1], [0.7, -0.2, 0.3, 2.0])  # hinge labels {-1, +1}: sign(score) against the label
     0.75
+    >>> accuracy([[0, 1, 1]], [[[2.0, 0.0, 0.0], [1.0, 3.0, -1.0]]])  # (N, C, L) scores, (N, L) labels
+    0.6666666666666666
     """
     hits, n = accuracy_counts(y_true, y_pred, from_logits=from_logits)
     return float(hits / n)
 
 
 def accuracy_counts(y_true, y_pred, *, from_logits: bool = True) -> tuple[int, int]:
-    """(correct predictions, samples): :func:`accuracy`'s numerator and denominator, for summing over batches."""
-    t, p = _pair(y_true, y_pred, from_logits, "accuracy")
-    return int(np.count_nonzero(t == p)), len(t)
+    """(correct predictions, samples): :func:`accuracy`'s numerator and denominator, for summing over batches.
+
+    For scores (N, C, d1, ...) and labels (N, d1, ...) every position counts as a sample."""
+    dense = _dense_pair(y_true, y_pred, "accuracy")
+    t, p = _pair(y_true, y_pred, from_logits, "accuracy") if dense is None else dense
+    return int(np.count_nonzero(t == p)), t.size
 
 
 def top_k_accuracy(y_true, y_score, k: int = 5) -> float:
@@ -134,6 +174,10 @@ def top_k_counts(y_true, y_score, k: int = 5) -> tuple[int, int]:
         raise ShapeError(f"top_k_accuracy: y_score must have shape (N, C) with N = {len(t)}, got {s.shape}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ArgumentError(f"top_k_accuracy: k must be a positive integer, got {k!r}")
+    if len(t) and (t.min() < 0 or t.max() >= s.shape[1]):
+        bad = t[(t < 0) | (t >= s.shape[1])][0]
+        raise DataError(f"top_k_accuracy: label {bad} is out of range for scores of {s.shape[1]} classes "
+                        f"(y_score of shape {s.shape}), expected labels in 0..{s.shape[1] - 1}")
     if k >= s.shape[1]:
         return len(t), len(t)
     top = np.argpartition(-s, k - 1, axis=1)[:, :k]
@@ -196,8 +240,11 @@ def prf_from_confusion(cm: np.ndarray, all_classes: bool = False) -> dict:
 
 
 def regression_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    t = _np(y_true, "y_true").astype(np.float64, copy=False)
-    p = _np(y_pred, "y_pred").astype(np.float64, copy=False)
+    t, p = _np(y_true, "y_true"), _np(y_pred, "y_pred")
+    for name, a in (("y_true", t), ("y_pred", p)):
+        if a.dtype.kind not in "biuf":
+            raise DataError(f"metrics: {name} must hold numbers, got dtype {a.dtype}")
+    t, p = t.astype(np.float64, copy=False), p.astype(np.float64, copy=False)
     if t.size == 0:
         raise ArgumentError("metrics: got no samples")
     if t.shape != p.shape:
