@@ -82,3 +82,20 @@ def test_fit_refuses_a_plateau_scheduler_in_max_mode():
     h = train.fit(model, F.cross_entropy, opt, (x, y), epochs=2, verbose=False,
                   scheduler=ReduceLROnPlateau(opt, mode="min", patience=0))
     assert len(h) == 2
+
+
+def test_accuracy_leaves_out_the_labels_cross_entropy_ignores():
+    scores = np.array([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0], [2.0, 0.0]])
+    assert M.accuracy([0, 1, -100, 1], scores) == 2 / 3  # the -100 is neither a hit nor a miss
+    assert np.isnan(M.accuracy([-100] * 4, scores))
+    for bad in (-1, 2):
+        with pytest.raises(DataError, match=f"accuracy: label {bad} is out of range for scores of 2 classes"):
+            M.accuracy([0, 1, bad, 1], scores)
+    assert M.accuracy([1, -1, -1, 1], [0.7, -0.2, 0.3, 2.0]) == 0.75  # one score: hinge labels stay as they were
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((40, 5)).astype(np.float32), rng.integers(0, 3, 40)
+    y[::2] = -100
+    model = cr.nn.Linear(5, 3)
+    got = cr.train.evaluate(model, cr.functional.cross_entropy, (x, y))["accuracy"]
+    hits = cr.train.predict(model, x).argmax(axis=1) == y
+    assert got == hits[y != -100].mean()

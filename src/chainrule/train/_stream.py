@@ -29,6 +29,7 @@ outputs are kept for the epoch and ``fn`` runs once at the end, as before.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class _Fraction(Running):
         self.n += n
 
     def result(self) -> float:
-        return float(self.hits / self.n)
+        return float(self.hits / self.n) if self.n else math.nan  # accuracy with every label ignored
 
 
 class _MeanError(Running):

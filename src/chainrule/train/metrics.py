@@ -25,10 +25,14 @@ as BCE's 0./1. targets) of shape (N,) or (N, 1), or one-hot rows of shape (N, C)
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
 from ..errors import ArgumentError, DataError, ShapeError
+
+#: the label that :func:`accuracy` leaves out with class scores, as cross-entropy's default ``ignore_index``
+IGNORE_INDEX = -100
 
 
 def _np(a, name: str) -> np.ndarray:
@@ -132,7 +136,9 @@ def accuracy(y_true, y_pred, *, from_logits: bool = True) -> float:
     Math: acc = (1/N) sum_i [argmax(y_pred_i) == y_i]; for one score per sample, the prediction is
     [score > 0] (logits, the default) or [p > 0.5] (``from_logits=False``: probabilities). Scores
     (N, C, d1, ...) against labels (N, d1, ...), cross-entropy's layout for sequences and images, give the
-    fraction of positions whose argmax over axis 1 is the label.
+    fraction of positions whose argmax over axis 1 is the label. With class scores, a label of -100
+    (cross-entropy's default ``ignore_index``) is left out, as the loss leaves it out (all left out: nan),
+    and any other label outside 0..C-1 is a DataError.
 
     >>> accuracy([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
     0.6666666666666666
@@ -144,7 +150,7 @@ def accuracy(y_true, y_pred, *, from_logits: bool = True) -> float:
     0.6666666666666666
     """
     hits, n = accuracy_counts(y_true, y_pred, from_logits=from_logits)
-    return float(hits / n)
+    return float(hits / n) if n else math.nan  # every label ignored: 0 / 0, as the loss's mean
 
 
 def accuracy_counts(y_true, y_pred, *, from_logits: bool = True) -> tuple[int, int]:
@@ -153,6 +159,16 @@ def accuracy_counts(y_true, y_pred, *, from_logits: bool = True) -> tuple[int, i
     For scores (N, C, d1, ...) and labels (N, d1, ...) every position counts as a sample."""
     dense = _dense_pair(y_true, y_pred, "accuracy")
     t, p = _pair(y_true, y_pred, from_logits, "accuracy") if dense is None else dense
+    scores = _np(y_pred, "y_pred")
+    if scores.ndim >= 2 and scores.shape[1] > 1:  # class scores: labels are 0..C-1, or the ignored -100
+        c = scores.shape[1]
+        if t.min() < 0:
+            keep = t != IGNORE_INDEX  # cross-entropy's default ignore_index: positions the loss leaves out
+            t, p = t[keep], p[keep]
+        if t.size and (t.min() < 0 or t.max() >= c):
+            bad = t[(t < 0) | (t >= c)][0]
+            raise DataError(f"accuracy: label {bad} is out of range for scores of {c} classes (y_pred of shape "
+                            f"{scores.shape}), expected labels in 0..{c - 1} (or {IGNORE_INDEX}, left out)")
     return int(np.count_nonzero(t == p)), t.size
 
 
