@@ -200,8 +200,13 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
         with np.errstate(invalid="ignore"):  # inf - inf
             # a NaN on either side fails (NaN > tol would be False); equal infinities agree
             bad = ~((err <= atol + rtol * np.abs(numeric)) | (analytic == numeric))
-        # the worst failing element, the plain sum's first; else the worst element of both checks
-        c, k = np.unravel_index(int(np.argmax(np.where(bad, err, -1.0) if bad.any() else err)), err.shape)
+        # the worst failing element of the plain sum (whose gradient the user knows), else of the weighted
+        # sum; when both agree, the worst element of both checks
+        if bad.any():
+            c = 0 if bad[0].any() else 1
+            k = int(np.argmax(np.where(bad[c], err[c], -1.0)))
+        else:
+            c, k = np.unravel_index(int(np.argmax(err)), err.shape)
         where = np.unravel_index(k, base.shape) if mode == "full" and base.ndim else k
         where = tuple(int(j) for j in where) if isinstance(where, tuple) else int(where)
         row = InputReport(i, base.shape, mode, float(err.max()), float(rel.max()), where,

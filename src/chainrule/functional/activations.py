@@ -126,18 +126,19 @@ class LeakyReLU(Function):
 
 
 class ELU(Function):
-    """y = x if x > 0 else alpha (exp(x) - 1);  dL/dx = dL/dy if x > 0 else dL/dy * (y + alpha)."""
+    """y = x if x > 0 else alpha (exp(x) - 1);  dL/dx = dL/dy if x > 0 else dL/dy * alpha exp(x)  (= y + alpha,
+    but y + alpha cancels to 0 in float32 for x < -17, where alpha exp(x) is still a number, as in PyTorch)."""
 
     def __init__(self, alpha):
         self.alpha = alpha
 
     def forward(self, x):
         self.mask = x > 0
-        self.y = np.where(self.mask, x, self.alpha * np.expm1(np.minimum(x, 0)))  # exp never of x > 0
-        return self.y
+        self.x = x
+        return np.where(self.mask, x, self.alpha * np.expm1(np.minimum(x, 0)))  # exp never of x > 0
 
     def backward(self, gy):
-        return np.where(self.mask, gy, gy * (self.y + self.alpha))
+        return np.where(self.mask, gy, gy * (self.alpha * np.exp(np.minimum(self.x, 0))))
 
 
 class GELU(Function):
@@ -290,7 +291,7 @@ def elu(x, alpha: float = 1.0) -> Tensor:
 
     Math
     ----
-    y = x if x > 0 else alpha * (exp(x) - 1);  dL/dx = dL/dy * (1 if x > 0 else y + alpha).
+    y = x if x > 0 else alpha * (exp(x) - 1);  dL/dx = dL/dy * (1 if x > 0 else alpha * exp(x)).
 
     >>> import chainrule as cr, chainrule.functional as F
     >>> F.elu(cr.tensor([-1.0, 2.0])).numpy().round(4)

@@ -73,11 +73,11 @@ class Clip(Function):
         return np.clip(x, self.lo, self.hi)
 
     def backward(self, gy):
-        inside = np.ones(self.x.shape, dtype=bool)
-        if self.lo is not None:
-            inside &= self.x >= self.lo
+        # not in place: an array bound may broadcast x to a bigger shape, and the mask takes that shape
+        inside = self.x >= self.lo if self.lo is not None else None
         if self.hi is not None:
-            inside &= self.x <= self.hi
+            below = self.x <= self.hi
+            inside = below if inside is None else inside & below
         return masked_grad(gy, inside)
 
 

@@ -93,6 +93,8 @@ def _clean_index(index):
             i = i.data
         elif isinstance(i, list):
             i = np.asarray(i)
+            if i.size == 0 and i.dtype.kind == "f":  # x[[]] picks nothing, as in NumPy (not a float index)
+                i = i.astype(np.intp)
         if isinstance(i, np.ndarray) and i.dtype.kind not in "iub":
             raise ArgumentTypeError(f"index arrays must be integers or booleans, got dtype {i.dtype}")
         out.append(i)

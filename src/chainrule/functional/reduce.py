@@ -176,7 +176,10 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
     (tensor([4., 6.], grad_fn=Sum), array([[1., 1.],
            [1., 1.]], dtype=float32))
     """
-    return _reduce(Sum, "sum", x, axis, keepdims)
+    y = _reduce(Sum, "sum", x, axis, keepdims)
+    if y.data.dtype.kind == "u" and np.asarray(x.data if isinstance(x, Tensor) else x).dtype.itemsize < 8:
+        y = Tensor(y.data.astype(np.int64))  # NumPy sums uint8 into uint64, PyTorch into int64
+    return y
 
 
 def mean(x, axis=None, keepdims=False):
