@@ -13,7 +13,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor, as_operand
 from ..backend import get_generator
 from ..errors import ArgumentError, ArgumentTypeError, DataError, DTypeError, ShapeError
-from .linalg import check_real, layer_input
+from .linalg import layer_input
 from .shape import add_rows
 
 
@@ -26,11 +26,10 @@ def _norm_input(x, ref, where: str):
     cast to it inside the op, so float64 NumPy statistics never upcast a float32 input); lists become the
     default dtype and integers the dtype of ``ref`` (the weight, or the running mean), as :func:`layer_input`.
     The layers cast their input to their weights' dtype before calling (the "compute in the weight's dtype" rule).
-    Strings, objects and complex numbers are refused (layer_input lets them through).
+    Strings, objects and complex numbers are refused (by layer_input).
     """
     x = as_operand(x)
-    check_real(x, where)
-    return x if _data(x).dtype.kind == "f" else layer_input(x, ref, where)
+    return x if _data(x).dtype.kind == "f" else layer_input(x, ref, where)  # layer_input refuses non-numbers
 
 
 def _check_eps(eps, where: str, positive: bool = False) -> float:

@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 
-from ..autograd.tensor import Tensor
-from ..errors import ArgumentError, DTypeError, NonFiniteError
-from .optimizer import as_param_list, check_flag, check_number
+from ..errors import ArgumentError, NonFiniteError, ShapeError
+from .optimizer import as_param_list, check_flag, check_number, grad_array
 
 
 def _p_norm(grads: list, norm_type: float) -> float:
@@ -48,11 +47,10 @@ def _grads(owner: str, params) -> list:
         if g is None:
             continue
         if type(g) is not np.ndarray or g.dtype.kind != "f":
-            a = np.asarray(g.data if isinstance(g, Tensor) else g)
-            if a.dtype.kind not in "iuf" or a.shape != t.shape:
-                raise DTypeError(f"{owner}: a parameter of shape {t.shape} has a gradient of dtype {a.dtype} and "
-                                 f"shape {a.shape}; expected numbers of the parameter's shape")
-            g = t.grad = a.astype(t.dtype)
+            g = grad_array(owner, t, g).copy()  # clipped in place: never the hand-set Tensor's own array
+            if g.shape != t.shape:
+                raise ShapeError(f"{owner}: a parameter of shape {t.shape} has a gradient of shape {g.shape}")
+            t.grad = g
         grads.append(g)
     return grads
 

@@ -164,13 +164,7 @@ class Optimizer:
                 p._version += 1  # an in-place change: a graph that saved p cannot back-propagate any more
 
     def _as_grad(self, p: Tensor, g) -> np.ndarray:
-        """A gradient set by hand (a Tensor, a list, another float dtype) as an array of the parameter's dtype,
-        so that the optimizer's state keeps the parameter's dtype (PyTorch refuses such a .grad outright)."""
-        a = np.asarray(g.data if isinstance(g, Tensor) else g)
-        if a.dtype.kind not in "iuf":
-            raise DTypeError(f"{type(self).__name__}.step: a parameter of dtype {p.dtype} has a gradient of dtype "
-                             f"{a.dtype}; expected numbers")
-        return a.astype(p.data.dtype, copy=False)
+        return grad_array(f"{type(self).__name__}.step", p, g)
 
     def _init_state(self, p: Tensor, group: dict) -> dict:  # pragma: no cover - subclasses override
         return {}
@@ -307,6 +301,16 @@ class Optimizer:
             hp = ", ".join(f"{k}={v}" for k, v in g.items() if k != "params")
             lines.append(f"  group {i}: {len(g['params'])} tensors, {hp}")
         return "\n".join(lines) + "\n)"
+
+
+def grad_array(owner: str, p: Tensor, g) -> np.ndarray:
+    """A gradient set by hand (a Tensor, a list, another float dtype) as an array of the parameter's dtype,
+    so that an optimizer's state keeps the parameter's dtype (PyTorch refuses such a .grad outright)."""
+    a = np.asarray(g.data if isinstance(g, Tensor) else g)
+    if a.dtype.kind not in "iuf":
+        raise DTypeError(f"{owner}: a parameter of dtype {p.dtype} has a gradient of dtype {a.dtype}; expected "
+                         "numbers")
+    return a.astype(p.data.dtype, copy=False)
 
 
 def as_param_list(params: Iterable | Tensor) -> list:
